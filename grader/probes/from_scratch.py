@@ -106,10 +106,10 @@ def fit(target, ctx):
     ref.learning_rate = ctx.params.get("learning_rate", 0.05)  # ctx.ref is this probe's own copy
     model = _reference_model(ctx, ctx.params.get("sizes", [784, 32, 10]))
     images, labels = _mnist_slice(ctx, "test", ctx.params.get("n", 512))
-    steps = []
+    steps, reference_step = [], ref.one_training_step
 
     def recording_step(model_, images_batch, labels_batch):
-        loss = ref.one_training_step(model_, images_batch, labels_batch)
+        loss = reference_step(model_, images_batch, labels_batch)
         steps.append((len(images_batch), float(loss)))
         return loss
 

@@ -1,0 +1,99 @@
+"""The grading report (schema version 1): models, JSON Schema, text for a terminal.
+
+The models are the single source of truth for the public report format of
+the spec; `grade --schema` prints the JSON Schema generated from them.
+Fields may gain siblings, never lose or rename one, without a new
+`schema_version`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+
+ItemStatus = Literal["pass", "fail", "missing", "error", "manual"]
+
+
+class AssignmentRef(BaseModel):
+    id: str | None = None
+    title: str | None = None
+    detected: bool = False
+    version: str | None = None
+
+
+class SubmissionRef(BaseModel):
+    path: str
+    sha256: str | None = None
+
+
+class Found(BaseModel):
+    name: str
+    cell: int | None = Field(default=None, description="0-based index of the cell that defines it")
+
+
+class CheckResult(BaseModel):
+    name: str
+    passed: bool
+    message: str = ""
+    expected: str | None = None
+    actual: str | None = None
+
+
+class ItemResult(BaseModel):
+    id: str
+    title: str
+    status: ItemStatus
+    score: float
+    max_score: float
+    found: Found | None = None
+    feedback: str = ""
+    checks: list[CheckResult] = Field(default_factory=list)
+
+
+class CellError(BaseModel):
+    cell: int
+    ename: str
+    evalue: str = ""
+
+
+class Cells(BaseModel):
+    total: int = 0
+    executed: int = 0
+    errors: list[CellError] = Field(default_factory=list)
+    timed_out: list[int] = Field(default_factory=list)
+    not_run: list[int] = Field(default_factory=list, description="cells skipped after the notebook's time limit or a dead kernel")
+    kernel_died_at: int | None = None
+
+
+class Timing(BaseModel):
+    total_s: float = 0.0
+    execute_s: float = 0.0
+    checks_s: float = 0.0
+
+
+class Report(BaseModel):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    grader_version: str
+    status: Literal["graded", "rejected", "error"]
+    reason: str | None = None
+    assignment: AssignmentRef = Field(default_factory=AssignmentRef)
+    submission: SubmissionRef
+    score: float = 0.0
+    max_score: float = 0.0
+    items: list[ItemResult] = Field(default_factory=list)
+    cells: Cells = Field(default_factory=Cells)
+    timing: Timing = Field(default_factory=Timing)
+
+    def item(self, item_id: str) -> ItemResult:
+        return next(i for i in self.items if i.id == item_id)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+
+def report_schema() -> str:
+    return json.dumps(Report.model_json_schema(), indent=2)

@@ -1,0 +1,164 @@
+"""Assignment rubric files: pydantic models, loading, and the assignment registry.
+
+A rubric is `assignments/<id>/rubric.toml`. These models are the single
+source of truth for its format; `grade --rubric-schema` prints the JSON
+Schema generated from them.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+RUBRIC_FILE = "rubric.toml"
+
+
+class RubricError(Exception):
+    """A rubric file that cannot be used; the message names the file, field and problem."""
+
+
+class UnknownAssignment(Exception):
+    """No assignment has this id."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ArgSpec(_Strict):
+    """One argument the grader makes for a call: random, filled, or a literal value."""
+
+    random: Literal["uniform", "integers", "normal"] | None = None
+    fill: float | None = None
+    value: Any = None
+    shape: list[int] = Field(default_factory=list)
+    low: float = -1.0
+    high: float = 1.0
+    dtype: str = "float64"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ArgSpec":
+        given = [self.random is not None, self.fill is not None, self.value is not None]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of `random`, `fill` or `value`")
+        return self
+
+
+class Case(_Strict):
+    """A named set of arguments for a function item."""
+
+    name: str
+    args: list[ArgSpec]
+
+
+class CheckSpec(_Strict):
+    """One judged property of an item: a rule applied to one observation."""
+
+    name: str
+    observe: str
+    rule: str = "equal"
+    hint: str = ""
+    weight: float = 1.0
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    dtype: Literal["ignore", "kind"] = "ignore"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Item(_Strict):
+    """One graded item: where to find it, how to ask it, how to judge it."""
+
+    id: str
+    title: str
+    points: float = Field(gt=0)
+    kind: str
+    names: list[str] = Field(min_length=1)
+    reference: str
+    reference_target: str | None = None
+    reference_builder: str | None = None
+    probe: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    cases: list[Case] = Field(default_factory=list)
+    checks: list[CheckSpec] = Field(default_factory=list)
+    dtype: Literal["ignore", "kind"] = "ignore"
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    hint: str = ""
+    timeout_s: float | None = Field(default=None, gt=0)
+
+
+class Limits(_Strict):
+    cell_timeout_s: float = Field(default=120, gt=0)
+    notebook_timeout_s: float = Field(default=900, gt=0)
+    item_timeout_s: float = Field(default=60, gt=0)
+
+
+class Assignment(_Strict):
+    """An assignment: its items and how its submissions are run."""
+
+    id: str
+    title: str
+    version: str = "1"
+    keras: Literal["3", "2"] = "3"
+    seed: int = 0
+    datasets: list[Literal["mnist"]] = Field(default_factory=lambda: ["mnist"])
+    limits: Limits = Field(default_factory=Limits)
+    items: list[Item] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_kinds_and_unique_ids(self) -> "Assignment":
+        from .checks import KINDS
+        from .checks.rules import RULES
+
+        seen = set()
+        for item in self.items:
+            if item.kind not in KINDS:
+                raise ValueError(f"item {item.id!r}: unknown kind {item.kind!r} (known: {', '.join(sorted(KINDS))})")
+            for check in item.checks:
+                if check.rule not in RULES:
+                    raise ValueError(f"item {item.id!r}, check {check.name!r}: unknown rule {check.rule!r} (known: {', '.join(sorted(RULES))})")
+            if item.id in seen:
+                raise ValueError(f"item id {item.id!r} appears twice")
+            seen.add(item.id)
+        return self
+
+    @property
+    def max_score(self) -> float:
+        return sum(item.points for item in self.items)
+
+    @classmethod
+    def schema_json_text(cls) -> str:
+        return json.dumps(cls.model_json_schema(), indent=2)
+
+
+def load_rubric(path: Path) -> Assignment:
+    """Read and validate one rubric file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RubricError(f"{path}: cannot be read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RubricError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return Assignment.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise RubricError(f"{path}: field `{where}`: {first['msg']}") from None
+
+
+def assignment_ids(root: Path = ASSIGNMENTS_DIR) -> list[str]:
+    return sorted(p.parent.name for p in root.glob(f"*/{RUBRIC_FILE}"))
+
+
+def load_assignment(assignment_id: str, root: Path = ASSIGNMENTS_DIR) -> Assignment:
+    path = root / assignment_id / RUBRIC_FILE
+    if not path.is_file():
+        known = ", ".join(assignment_ids(root)) or "none"
+        raise UnknownAssignment(f"unknown assignment {assignment_id!r} (known: {known})")
+    return load_rubric(path)
