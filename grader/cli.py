@@ -19,9 +19,13 @@ from .report import Report, report_schema
 from .rubric import Assignment, RubricError, UnknownAssignment
 
 app = typer.Typer(add_completion=False, help="Grade a Jupyter notebook against an assignment's rubric.")
-err = Console(stderr=True)
 
 _STYLE = {"pass": "green", "fail": "red", "error": "red", "missing": "yellow", "manual": "cyan"}
+
+
+def _fail(sentence: str) -> None:
+    """One plain line on stderr: no markup, no wrapping, no traceback."""
+    typer.echo(f"grade: {sentence}", err=True)
 
 
 def _print_report(report: Report, console: Console) -> None:
@@ -65,17 +69,17 @@ def grade(
         typer.echo(report_schema() if schema else Assignment.schema_json_text())
         raise typer.Exit(0)
     if notebook is None:
-        err.print("grade: give a notebook to grade (see grade --help)")
+        _fail("give a notebook to grade (see grade --help)")
         raise typer.Exit(2)
     try:
         report = grade_notebook(notebook, assignment, cell_timeout=cell_timeout, notebook_timeout=timeout)
     except (UnknownAssignment, AmbiguousAssignment, RubricError) as exc:
-        err.print(f"grade: {exc}")
+        _fail(str(exc))
         raise typer.Exit(2)
     if json_path is not None:
         json_path.write_text(report.to_json() + "\n", encoding="utf-8")
     if report.status == "rejected":
-        err.print(f"grade: {report.reason}")
+        _fail(report.reason)
         raise typer.Exit(2)
     _print_report(report, Console())
     raise typer.Exit(0 if report.status == "graded" else 1)

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
 RUBRIC_FILE = "rubric.toml"
@@ -91,6 +91,26 @@ class Item(_Strict):
     hint: str = ""
     timeout_s: float | None = Field(default=None, gt=0)
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        from .checks import KINDS
+
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r} (known: {', '.join(sorted(KINDS))})")
+        return kind
+
+    @model_validator(mode="after")
+    def _known_rules(self) -> "Item":
+        from .checks.rules import RULES
+
+        for check in self.checks:
+            if check.rule not in RULES:
+                raise ValueError(f"check {check.name!r}: unknown rule {check.rule!r} (known: {', '.join(sorted(RULES))})")
+        if self.kind == "behaviour" and not self.probe:
+            raise ValueError("a behaviour item needs a `probe`")
+        return self
+
 
 class Limits(_Strict):
     cell_timeout_s: float = Field(default=120, gt=0)
@@ -111,20 +131,11 @@ class Assignment(_Strict):
     items: list[Item] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _known_kinds_and_unique_ids(self) -> "Assignment":
-        from .checks import KINDS
-        from .checks.rules import RULES
-
-        seen = set()
-        for item in self.items:
-            if item.kind not in KINDS:
-                raise ValueError(f"item {item.id!r}: unknown kind {item.kind!r} (known: {', '.join(sorted(KINDS))})")
-            for check in item.checks:
-                if check.rule not in RULES:
-                    raise ValueError(f"item {item.id!r}, check {check.name!r}: unknown rule {check.rule!r} (known: {', '.join(sorted(RULES))})")
-            if item.id in seen:
-                raise ValueError(f"item id {item.id!r} appears twice")
-            seen.add(item.id)
+    def _unique_ids(self) -> "Assignment":
+        ids = [item.id for item in self.items]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"item ids appear twice: {', '.join(repeated)}")
         return self
 
     @property

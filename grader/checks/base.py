@@ -92,7 +92,6 @@ def _failure_feedback(item: Item, failed: list[Verdict], error: Raised | None) -
         hint = first.hint or item.hint
     else:
         sentence, hint = error.sentence(), item.hint
-    sentence = sentence[:1].upper() + sentence[1:]
     text = sentence if sentence.endswith((".", "?", "!")) else sentence + "."
     if len(failed) > 1:
         text += f" ({len(failed) - 1} more check{'s' if len(failed) > 2 else ''} failed.)"

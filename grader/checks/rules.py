@@ -117,18 +117,16 @@ def decreasing(check: CheckSpec, observed: dict, expected: dict, item: Item) -> 
 def accuracy(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """Test accuracy clearly above chance, measured against the reference trained the same way."""
     labels = np.asarray(expected["labels"])
-    reference = _accuracy(expected[check.observe], labels)
-    predictions = observed[check.observe]
+    want_shape = tuple(expected["output_shape"])
+    shape = tuple(int(n) for n in observed.get("output_shape", ()))
+    if shape != want_shape:
+        return Outcome(False, f"the model's output on the {labels.size} test images has shape {shape}, expected {want_shape} (one score per class)",
+                       f"shape {want_shape}", f"shape {shape}")
+    reference = _accuracy(expected["predictions"], labels)
     chance = 1.0 / int(check.params.get("classes", 10))
-    if not is_numeric(predictions) or np.ndim(predictions) != 2 or np.shape(predictions)[0] != labels.size:
-        return Outcome(False, f"the model's output on the {labels.size} test images is {describe(predictions)}, expected shape {np.shape(expected[check.observe])}",
-                       f"shape {np.shape(expected[check.observe])}", describe(predictions))
-    score = _accuracy(predictions, labels)
     needed = chance + float(check.params.get("fraction", 0.5)) * (reference - chance)
+    score = _accuracy(observed["predictions"], labels)
     text = f"test accuracy {score:.3f}"
-    if np.shape(predictions)[1] != np.shape(expected[check.observe])[1]:
-        return Outcome(False, f"{text}: the model outputs {np.shape(predictions)[1]} values per image, expected {np.shape(expected[check.observe])[1]} class scores",
-                       f"≥ {needed:.3f}", f"{score:.3f}")
     if score < needed:
         return Outcome(False, f"{text}, below the {needed:.3f} needed (chance is {chance:.2f}; the reference solution reaches {reference:.3f})",
                        f"≥ {needed:.3f}", f"{score:.3f}")

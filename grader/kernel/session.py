@@ -13,6 +13,7 @@ import asyncio
 import math
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -115,7 +116,8 @@ class KernelSession:
         result = RunResult()
         pgid = None
         try:
-            async with self.client.async_setup_kernel(env=self.env, cwd=self.workdir):
+            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # kernel logs are not for the student
+            async with self.client.async_setup_kernel(env=self.env, cwd=self.workdir, **quiet):
                 pgid = getattr(self.client.km.provisioner, "pgid", None)
                 await self._execute_hidden(_code_cell(self.preamble), 60)
                 await self._run_cells(result)

@@ -126,8 +126,11 @@ def classify_test_set(target, ctx):
     """The model's outputs on the grading test set, prepared as the sheet does."""
     n = ctx.params.get("n", 10000)
     images, labels = _mnist_slice(ctx, "test", n)
-    ctx.observed["predictions"] = np.asarray(ctx.call("model(test_images)", target, images))
+    predictions = np.asarray(ctx.call("model(test_images)", target, images))
+    ctx.observed["output_shape"] = list(predictions.shape)
     ctx.observed["labels"] = labels
+    if predictions.ndim == 2 and predictions.shape[1] <= 100:
+        ctx.observed["predictions"] = predictions
 
 
 def trained_reference(ctx):

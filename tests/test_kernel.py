@@ -1,0 +1,54 @@
+"""Running a notebook in a fresh kernel: errors, time limits, shell escapes, offline data, clean-up."""
+
+import os
+import tempfile
+
+import nbformat
+
+from grader.data import dataset_paths
+from grader.kernel.preamble import preamble_source
+from grader.kernel.session import KernelSession, Limits
+from grader.grade import kernel_env
+from grader.rubric import load_assignment
+
+
+def run(cells, cell_timeout=5, notebook_timeout=120):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    env = kernel_env(load_assignment("dlwp-ch2"))
+    with tempfile.TemporaryDirectory() as workdir:
+        session = KernelSession(nb, workdir=workdir, env=env, limits=Limits(cell_timeout, notebook_timeout),
+                                preamble=preamble_source(0, dataset_paths(["mnist"])))
+        import asyncio
+        return asyncio.run(session.run([]))
+
+
+def test_errors_timeouts_escapes_and_offline_mnist(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    result = run([
+        "import random, numpy as np\nprint(random.random(), np.random.rand())",
+        "1/0",
+        "import time\ntime.sleep(60)",
+        "!pip install something\nfrom google.colab import drive\ndrive.mount('/content/drive')",
+        "from tensorflow.keras.datasets import mnist\n(a, b), (c, d) = mnist.load_data()\nprint(a.shape, c.shape)",
+        f"import subprocess\np = subprocess.Popen(['sleep', '300'])\nopen({str(pid_file)!r}, 'w').write(str(p.pid))",
+    ], cell_timeout=15)
+    by_index = {r.index: r for r in result.cells}
+    assert by_index[0].stdout.split() == ["0.8444218515250481", "0.5488135039273248"]  # seeds fixed
+    assert (by_index[1].status, by_index[1].ename) == ("error", "ZeroDivisionError")
+    assert by_index[2].status == "timeout" and by_index[2].seconds < 25
+    assert "shell command skipped: pip install something" in by_index[3].stdout and by_index[3].status == "ok"
+    assert "(60000, 28, 28) (10000, 28, 28)" in by_index[4].stdout
+    child = int(pid_file.read_text())
+    try:
+        os.kill(child, 0)
+        alive = open(f"/proc/{child}/stat").read().split()[2] != "Z"
+    except ProcessLookupError:
+        alive = False
+    assert not alive, "a process the kernel started outlived the grading"
+
+
+def test_notebook_time_limit_stops_the_run():
+    result = run(["import time\ntime.sleep(3)", "x = 1", "y = 2"], cell_timeout=10, notebook_timeout=2)
+    statuses = [r.status for r in result.cells]
+    assert statuses[0] == "timeout" and statuses[1:] == ["not_run", "not_run"]
