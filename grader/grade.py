@@ -58,6 +58,7 @@ def build_request(item: Item, assignment: Assignment) -> dict:
         "reference": item.reference,
         "reference_target": item.reference_target or item.names[0],
         "reference_builder": item.reference_builder,
+        "uses": item.uses,
         "data": dataset_paths(assignment.datasets),
     }
     request.update(KINDS[item.kind].request(item, assignment))

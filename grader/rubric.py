@@ -82,6 +82,7 @@ class Item(_Strict):
     reference_target: str | None = None
     reference_builder: str | None = None
     probe: str | None = None
+    uses: list[str] = Field(default_factory=list, description="names the object calls that resolve to reference versions while it is checked")
     params: dict[str, Any] = Field(default_factory=dict)
     cases: list[Case] = Field(default_factory=list)
     checks: list[CheckSpec] = Field(default_factory=list)

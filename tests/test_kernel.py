@@ -48,6 +48,20 @@ def test_errors_timeouts_escapes_and_offline_mnist(tmp_path):
     assert not alive, "a process the kernel started outlived the grading"
 
 
+def test_seeded_tensorflow_agg_backend_and_every_keras_mnist():
+    cells = [
+        "import matplotlib\nprint(matplotlib.get_backend())",
+        "import tensorflow as tf\nprint(float(tf.random.uniform(())))",
+        "import keras\n(a, b), _ = keras.datasets.mnist.load_data()\nprint('keras3', a.shape)",
+        "import tf_keras\n(a, b), _ = tf_keras.datasets.mnist.load_data()\nprint('tf_keras', a.shape)",
+    ]
+    first, second = run(cells, cell_timeout=60), run(cells[:2], cell_timeout=60)
+    out = [r.stdout.strip() for r in first.cells]
+    assert out[0].lower() == "agg"
+    assert out[1] == second.cells[1].stdout.strip()  # the same draw in two fresh kernels
+    assert out[2] == "keras3 (60000, 28, 28)" and out[3] == "tf_keras (60000, 28, 28)"
+
+
 def test_notebook_time_limit_stops_the_run():
     result = run(["import time\ntime.sleep(3)", "x = 1", "y = 2"], cell_timeout=10, notebook_timeout=2)
     statuses = [r.status for r in result.cells]

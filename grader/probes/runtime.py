@@ -185,7 +185,9 @@ def run_probe(request: dict, probe, resolve_target, ns: dict, reference_source: 
     ctx = Context(ns, request.get("params", {}), decode(request.get("inputs")), reference_source, request.get("data", {}))
     response: dict = {}
     try:
-        probe(resolve_target(ctx), ctx)
+        target = resolve_target(ctx)
+        with ctx.substitute(**{name: getattr(ctx.ref, name) for name in request.get("uses", [])}):
+            probe(target, ctx)
     except StudentError as err:
         response["error"] = {"during": err.during, "ename": err.ename, "evalue": err.evalue}
     except Exception as exc:  # the object is not shaped as the probe expects
