@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .checks import KINDS, judge_item
+from .anchors import find_question, locate_all
+from .checks import KINDS, Evidence, Probe
 from .data import dataset_paths
 from .expected import ExpectedAnswers, probe_source, reference_source, runtime_source
 from .kernel.channel import probe_cell_source
@@ -49,29 +50,14 @@ def kernel_env(assignment: Assignment, *, python_path: Path = SHIMS) -> dict[str
     return env
 
 
-def build_request(item: Item, assignment: Assignment) -> dict:
-    """The probe request of an item, the same for the submission and the reference."""
-    request = {
-        "item": item.id,
-        "names": item.names,
-        "params": {"seed": assignment.seed, **item.params},
-        "reference": item.reference,
-        "reference_target": item.reference_target or item.names[0],
-        "reference_builder": item.reference_builder,
-        "uses": item.uses,
-        "data": dataset_paths(assignment.datasets),
-    }
-    request.update(KINDS[item.kind].request(item, assignment))
-    return request
-
-
 def detect_assignment(submission: Submission) -> Assignment:
     """The assignment whose item names the notebook defines best."""
     defined = defining_cells(submission.nb)
     scored = []
     for assignment_id in assignment_ids():
         assignment = load_assignment(assignment_id)
-        hits = sum(any(name in defined for name in item.names) for item in assignment.items)
+        hits = sum(any(name in defined for name in item.names) or any(find_question(submission.nb, q.texts) is not None for q in item.questions)
+                   for item in assignment.items)
         scored.append((hits / len(assignment.items), assignment))
     scored.sort(key=lambda pair: pair[0], reverse=True)
     if not scored or scored[0][0] == 0:
@@ -104,34 +90,53 @@ def _explain_missing(result: ItemResult, item: Item, nb, cells: Cells) -> ItemRe
     return result
 
 
+def _probe_call(probe: Probe, timeout: float) -> ProbeCall:
+    request = probe.request
+    reference = reference_source(request["reference"]) if request.get("reference") else None
+    source, token = probe_cell_source(request, runtime_source(), probe_source(request["probe"]), reference)
+    return ProbeCall(probe.key, source, token, timeout)
+
+
 def grade_submission(submission: Submission, assignment: Assignment, *, detected: bool = False,
                      cell_timeout: float | None = None, notebook_timeout: float | None = None) -> Report:
     started = time.monotonic()
     nb = prepare(submission.nb)
-    requests = [build_request(item, assignment) for item in assignment.items]
-    expected = ExpectedAnswers(requests, kernel_env(assignment, python_path=PACKAGE_ROOT))
-    probes = []
-    for item, request in zip(assignment.items, requests):
-        source, token = probe_cell_source(request, runtime_source(), probe_source(request["probe"]), reference_source(item.reference))
-        probes.append(ProbeCall(item.id, source, token, item.timeout_s or assignment.limits.item_timeout_s))
+    located = locate_all(nb, {f"{item.id}#{i}": q.texts for item in assignment.items for i, q in enumerate(item.questions)})
+    anchors = {item.id: [located[f"{item.id}#{i}"] for i in range(len(item.questions))] for item in assignment.items}
+    probes = {item.id: KINDS[item.kind].probes(item, assignment, anchors[item.id]) for item in assignment.items}
+    reference_requests = [p.request for item in assignment.items if KINDS[item.kind].needs_reference
+                          for p in probes[item.id] if p.after_cell is None]
+    expected = ExpectedAnswers(reference_requests, kernel_env(assignment, python_path=PACKAGE_ROOT))
+    after_notebook, captures = [], {}
+    for item in assignment.items:
+        timeout = item.timeout_s or assignment.limits.item_timeout_s
+        for probe in probes[item.id]:
+            call = _probe_call(probe, timeout)
+            if probe.after_cell is None:
+                after_notebook.append(call)
+            else:
+                captures.setdefault(probe.after_cell, []).append(call)
     limits = Limits(cell_timeout or assignment.limits.cell_timeout_s, notebook_timeout or assignment.limits.notebook_timeout_s)
     workdir = tempfile.mkdtemp(prefix="grader-run-")
     try:
         session = KernelSession(nb, workdir=workdir, env=kernel_env(assignment), limits=limits,
                                 preamble=preamble_source(assignment.seed, dataset_paths(assignment.datasets)))
-        result = asyncio.run(session.run(probes))
+        result = asyncio.run(session.run(after_notebook, captures))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     answers = expected.answers()
     cells = _cells_summary(nb, result)
     defined = defining_cells(nb)
-    died = f"the kernel died at cell {result.kernel_died_at}" if result.kernel_died_at is not None else None
+    question_cells = {a.question for found in anchors.values() for a in found if a.question is not None}
     items = []
     for item in assignment.items:
-        found_cell = next((defined[n] for n in item.names if n in defined), None)
-        judged = judge_item(KINDS[item.kind], item, result.responses.get(item.id), answers.get(item.id),
-                            found_cell=found_cell, problem=result.probe_failures.get(item.id) or died)
-        items.append(_explain_missing(judged, item, nb, cells))
+        evidence = Evidence(
+            nb=nb, cells=cells, anchors=anchors[item.id], responses=result.responses, expected=answers.get(item.id),
+            found_cell=next((defined[n] for n in item.names if n in defined), None),
+            problem=result.probe_failures.get(item.id) or (f"the kernel died at cell {result.kernel_died_at}" if result.dead else None),
+            question_cells=question_cells,
+        )
+        items.append(_explain_missing(KINDS[item.kind].judge(item, evidence), item, nb, cells))
     return Report(
         grader_version=__version__,
         status="graded",

@@ -92,6 +92,12 @@ def _parse(source: str) -> ast.Module | None:
         return None
 
 
+def bound_names(source: str) -> set[str]:
+    """The names a cell binds at its top level (functions, classes, assignments, imports)."""
+    tree = _parse(source)
+    return _bound_names(tree) if tree is not None else set()
+
+
 def _bound_names(tree: ast.Module) -> set[str]:
     names = set()
     for node in tree.body:
@@ -112,8 +118,6 @@ def defining_cells(nb: nbformat.NotebookNode) -> dict[str, int]:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        tree = _parse(cell.source)
-        if tree is not None:
-            for name in _bound_names(tree):
-                where[name] = index
+        for name in bound_names(cell.source):
+            where[name] = index
     return where

@@ -52,6 +52,8 @@ class ItemResult(BaseModel):
     found: Found | None = None
     feedback: str = ""
     checks: list[CheckResult] = Field(default_factory=list)
+    set_by: Literal["grader", "person"] = Field(default="grader", description="`person` when an overrides file set the score")
+    review_comment: str | None = None
 
 
 class CellError(BaseModel):

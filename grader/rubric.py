@@ -56,6 +56,18 @@ class Case(_Strict):
     args: list[ArgSpec]
 
 
+class Question(_Strict):
+    """A question of the sheet, found by its text (tolerant of numbering, case and small edits)."""
+
+    text: str
+    alternatives: list[str] = Field(default_factory=list)
+    expected: Any = None
+
+    @property
+    def texts(self) -> list[str]:
+        return [self.text, *self.alternatives]
+
+
 class CheckSpec(_Strict):
     """One judged property of an item: a rule applied to one observation."""
 
@@ -77,8 +89,14 @@ class Item(_Strict):
     title: str
     points: float = Field(gt=0)
     kind: str
-    names: list[str] = Field(min_length=1)
-    reference: str
+    names: list[str] = Field(default_factory=list)
+    questions: list[Question] = Field(default_factory=list)
+    capture: list[str] = Field(default_factory=list, description="names captured with a question's answer")
+    expected: Any = None
+    expected_from: str | None = Field(default=None, description="module.function in reference/ computing the expected answer from the captured names")
+    match: Literal["value", "rank"] = "value"
+    run: bool = Field(default=False, description="manual items: the answer cells must also run without error")
+    reference: str | None = None
     reference_target: str | None = None
     reference_builder: str | None = None
     probe: str | None = None
@@ -110,6 +128,10 @@ class Item(_Strict):
                 raise ValueError(f"check {check.name!r}: unknown rule {check.rule!r} (known: {', '.join(sorted(RULES))})")
         if self.kind == "behaviour" and not self.probe:
             raise ValueError("a behaviour item needs a `probe`")
+        if self.kind in ("function", "behaviour") and not (self.names and self.reference):
+            raise ValueError(f"a {self.kind} item needs `names` and a `reference` module")
+        if self.kind in ("answer", "manual") and not self.questions:
+            raise ValueError(f"a {self.kind} item needs `questions`")
         return self
 
 
@@ -148,14 +170,42 @@ class Assignment(_Strict):
         return json.dumps(cls.model_json_schema(), indent=2)
 
 
-def load_rubric(path: Path) -> Assignment:
-    """Read and validate one rubric file."""
+def _read_toml(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise RubricError(f"{path}: cannot be read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise RubricError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _resolve_includes(data: dict, path: Path, depth: int = 0) -> dict:
+    """Replace `{ include = "other-assignment:item" }` entries by that rubric's item, unchanged.
+
+    Items shared between assignments are written once, so they are checked
+    the same way everywhere.
+    """
+    items = []
+    for index, entry in enumerate(data.get("items", [])):
+        if not isinstance(entry, dict) or "include" not in entry:
+            items.append(entry)
+            continue
+        target = str(entry["include"])
+        other_id, _, item_id = target.partition(":")
+        other_path = path.parent.parent / other_id / RUBRIC_FILE
+        if depth > 3 or not other_path.is_file():
+            raise RubricError(f"{path}: field `items.{index}.include`: no assignment {other_id!r} to include from")
+        other = _resolve_includes(_read_toml(other_path), other_path, depth + 1)
+        found = [i for i in other.get("items", []) if i.get("id") == item_id]
+        if not found:
+            raise RubricError(f"{path}: field `items.{index}.include`: {other_id} has no item {item_id!r}")
+        items.append(found[0])
+    return {**data, "items": items}
+
+
+def load_rubric(path: Path) -> Assignment:
+    """Read and validate one rubric file."""
+    data = _resolve_includes(_read_toml(path), path)
     try:
         return Assignment.model_validate(data)
     except ValidationError as exc:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from ..compare import Outcome
 from ..rubric import Assignment, Item
 from ..values import Raised
-from .base import CheckKind, Verdict
+from .base import ProbeCheck, Verdict
 from .rules import RULES
 
 
-class BehaviourCheck(CheckKind):
+class BehaviourCheck(ProbeCheck):
     name = "behaviour"
 
     def request(self, item: Item, assignment: Assignment) -> dict:

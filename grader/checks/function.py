@@ -10,7 +10,7 @@ from ..compare import Outcome, compare, describe
 from ..probes.runtime import encode
 from ..rubric import ArgSpec, Assignment, Item
 from ..values import Raised
-from .base import CheckKind, Verdict
+from .base import ProbeCheck, Verdict
 
 
 def make_argument(spec: ArgSpec, rng: np.random.Generator):
@@ -35,7 +35,7 @@ def make_cases(item: Item, seed: int) -> list[list[np.ndarray]]:
     ]
 
 
-class FunctionCheck(CheckKind):
+class FunctionCheck(ProbeCheck):
     name = "function"
 
     def request(self, item: Item, assignment: Assignment) -> dict:

@@ -21,8 +21,8 @@ exec(compile(_payload["runtime"], "<grader-runtime>", "exec"), _runtime.__dict__
 _probes = _types.ModuleType("grader_probes")
 exec(compile(_payload["probe_source"], "<grader-probes>", "exec"), _probes.__dict__)
 _request = _payload["request"]
-_name, _target = _runtime.find_target(_ip.user_ns, _request["names"])
-if _name is None:
+_name, _target = _runtime.find_target(_ip.user_ns, _request["names"]) if _request["names"] else ("", None)
+if _name is None:  # nothing of that name: the item is missing
     _response = {"found": None}
 else:
     _probe = getattr(_probes, _request["probe"].rsplit(".", 1)[-1])

@@ -52,7 +52,8 @@ class RunResult:
     cells: list[CellRecord] = field(default_factory=list)
     responses: dict[str, dict | None] = field(default_factory=dict)
     probe_failures: dict[str, str] = field(default_factory=dict)
-    kernel_died_at: int | None = None
+    kernel_died_at: int | None = None  # the notebook cell that killed the kernel
+    dead: bool = False  # the kernel is gone (killed by a cell or by a probe)
     execute_s: float = 0.0
     probe_s: float = 0.0
 
@@ -112,7 +113,9 @@ class KernelSession:
         finally:
             self.nb.cells.pop()
 
-    async def run(self, probes: list[ProbeCall]) -> RunResult:
+    async def run(self, probes: list[ProbeCall], captures: dict[int, list[ProbeCall]] | None = None) -> RunResult:
+        """Run the notebook, the `captures` right after their cells, then the `probes`."""
+        self.captures = captures or {}
         result = RunResult()
         pgid = None
         try:
@@ -121,8 +124,7 @@ class KernelSession:
                 pgid = getattr(self.client.km.provisioner, "pgid", None)
                 await self._execute_hidden(_code_cell(self.preamble), 60)
                 await self._run_cells(result)
-                if result.kernel_died_at is None:
-                    await self._run_probes(probes, result)
+                await self._run_probes(probes, result)
         finally:
             _kill_group(pgid)
         return result
@@ -134,14 +136,14 @@ class KernelSession:
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or result.kernel_died_at is not None:
+            if remaining <= 0 or result.dead:
                 result.cells.append(CellRecord(index, "not_run"))
                 continue
             began = time.monotonic()
             try:
                 reply = await self._execute(cell, index, min(self.limits.cell_timeout, remaining))
             except DeadKernelError:
-                result.kernel_died_at = index
+                result.kernel_died_at, result.dead = index, True
                 result.cells.append(CellRecord(index, "dead_kernel", "DeadKernelError", "the kernel died while running this cell"))
                 continue
             record = CellRecord(index, "ok", stdout=_stream_text(cell.outputs), seconds=time.monotonic() - began)
@@ -150,21 +152,26 @@ class KernelSession:
                 record.status = "timeout" if record.ename == TIMEOUT_ENAME else "error"
             result.cells.append(record)
             cell.outputs = []
+            await self._run_probes(self.captures.get(index, []), result)
         result.execute_s = time.monotonic() - start
 
     async def _run_probes(self, probes: list[ProbeCall], result: RunResult) -> None:
         start = time.monotonic()
         for probe in probes:
+            if result.dead:
+                result.probe_failures[probe.key] = "the kernel had died before this item could be checked"
+                continue
             cell = _code_cell(probe.source)
             try:
                 reply = await self._execute_hidden(cell, probe.timeout)
             except DeadKernelError:
                 result.probe_failures[probe.key] = "the kernel died while this item was being checked"
-                break
+                result.dead = True
+                continue
             if reply.get("ename") == TIMEOUT_ENAME:
                 result.probe_failures[probe.key] = f"checking it took longer than {probe.timeout:.0f} s"
             result.responses[probe.key] = read_response(cell.outputs, probe.token)
-        result.probe_s = time.monotonic() - start
+        result.probe_s += time.monotonic() - start
 
 
 def _kill_group(pgid: int | None) -> None:

@@ -42,7 +42,7 @@ def _npy(array: np.ndarray) -> dict:
     if array.nbytes > MAX_ARRAY_BYTES:
         return {"__object__": {"type": "ndarray", "repr": f"array of shape {array.shape} (too large to send)"}}
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buffer, np.asarray(array, order="C"), allow_pickle=False)  # keeps 0-d arrays 0-d
     return {"__npy__": base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 

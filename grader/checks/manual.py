@@ -1,0 +1,44 @@
+"""Free-text and open-ended answers: found, shown, left to a person (score 0 until then)."""
+
+from __future__ import annotations
+
+from ..anchors import answer_text
+from ..report import Found, ItemResult
+from ..rubric import Item
+from .base import CheckKind, Evidence, unscored
+
+SHOWN = 1500  # characters of the answer kept in the feedback
+
+
+def _answer(nb, cells: list[int]) -> str:
+    parts = []
+    for index in cells:
+        cell = nb.cells[index]
+        parts.append(f"[cell {index}] {cell.source.strip()}")
+    text = "\n".join(parts)
+    return text if len(text) <= SHOWN else text[:SHOWN] + " …"
+
+
+class ManualCheck(CheckKind):
+    name = "manual"
+
+    def judge(self, item: Item, evidence: Evidence) -> ItemResult:
+        anchor = evidence.anchors[0]
+        if anchor.question is None:
+            looked = "; ".join(f"“{q.text}”" for q in item.questions)
+            return unscored(item, "missing", f"The question {looked} was not found in the notebook.")
+        cells = answer_text(evidence.nb, anchor.question, evidence.question_cells - {anchor.question})
+        if not cells:
+            return unscored(item, "missing", f"Nothing answers the question “{anchor.text}”.")
+        ran = ""
+        if item.run:
+            code = [i for i in cells if evidence.nb.cells[i].cell_type == "code"]
+            errors = [e for e in evidence.cells.errors if e.cell in code]
+            if not code:
+                ran = " No code was written for it."
+            elif errors:
+                ran = f" Cell {errors[0].cell} raised {errors[0].ename}: {errors[0].evalue}."
+            else:
+                ran = " The answer cells ran without error."
+        feedback = f"Left for a person to grade.{ran} The answer:\n{_answer(evidence.nb, cells)}"
+        return unscored(item, "manual", feedback, found=Found(name="answer", cell=cells[0]))
