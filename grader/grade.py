@@ -97,6 +97,18 @@ def _probe_call(probe: Probe, timeout: float) -> ProbeCall:
     return ProbeCall(probe.key, source, token, timeout)
 
 
+def reference_answers(assignment: Assignment, probes: dict[str, list[Probe]] | None = None) -> ExpectedAnswers:
+    """The reference's answers to the assignment's probes: cached, or started in a clean process.
+
+    They depend on the assignment only, so a batch computes them once, up front.
+    """
+    if probes is None:
+        probes = {item.id: KINDS[item.kind].probes(item, assignment, []) for item in assignment.items}
+    requests = [p.request for item in assignment.items if KINDS[item.kind].needs_reference
+                for p in probes[item.id] if p.request.get("reference")]
+    return ExpectedAnswers(requests, kernel_env(assignment, python_path=PACKAGE_ROOT))
+
+
 def grade_submission(submission: Submission, assignment: Assignment, *, detected: bool = False,
                      cell_timeout: float | None = None, notebook_timeout: float | None = None) -> Report:
     started = time.monotonic()
@@ -104,9 +116,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
     located = locate_all(nb, {f"{item.id}#{i}": q.texts for item in assignment.items for i, q in enumerate(item.questions)})
     anchors = {item.id: [located[f"{item.id}#{i}"] for i in range(len(item.questions))] for item in assignment.items}
     probes = {item.id: KINDS[item.kind].probes(item, assignment, anchors[item.id]) for item in assignment.items}
-    reference_requests = [p.request for item in assignment.items if KINDS[item.kind].needs_reference
-                          for p in probes[item.id] if p.after_cell is None]
-    expected = ExpectedAnswers(reference_requests, kernel_env(assignment, python_path=PACKAGE_ROOT))
+    expected = reference_answers(assignment, probes)
     after_notebook, captures = [], {}
     for item in assignment.items:
         timeout = item.timeout_s or assignment.limits.item_timeout_s
@@ -134,7 +144,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
             nb=nb, cells=cells, anchors=anchors[item.id], responses=result.responses, expected=answers.get(item.id),
             found_cell=next((defined[n] for n in item.names if n in defined), None),
             problem=result.probe_failures.get(item.id) or (f"the kernel died at cell {result.kernel_died_at}" if result.dead else None),
-            question_cells=question_cells,
+            question_cells=question_cells, cell_stdout={record.index: record.stdout for record in result.cells},
         )
         items.append(_explain_missing(KINDS[item.kind].judge(item, evidence), item, nb, cells))
     return Report(

@@ -96,7 +96,7 @@ class Item(_Strict):
     expected_from: str | None = Field(default=None, description="module.function in reference/ computing the expected answer from the captured names")
     match: Literal["value", "rank"] = "value"
     run: bool = Field(default=False, description="manual items: the answer cells must also run without error")
-    reference: str | None = None
+    reference: str | None = Field(default=None, description="module in reference/; a behaviour item without one is judged by its rules alone")
     reference_target: str | None = None
     reference_builder: str | None = None
     probe: str | None = None
@@ -108,6 +108,7 @@ class Item(_Strict):
     rtol: float = 1e-5
     atol: float = 1e-6
     hint: str = ""
+    feedback: Literal["first", "all"] = Field(default="first", description="the feedback gives the first failed check's reason, or every one's")
     timeout_s: float | None = Field(default=None, gt=0)
 
     @field_validator("kind")
@@ -128,8 +129,12 @@ class Item(_Strict):
                 raise ValueError(f"check {check.name!r}: unknown rule {check.rule!r} (known: {', '.join(sorted(RULES))})")
         if self.kind == "behaviour" and not self.probe:
             raise ValueError("a behaviour item needs a `probe`")
-        if self.kind in ("function", "behaviour") and not (self.names and self.reference):
-            raise ValueError(f"a {self.kind} item needs `names` and a `reference` module")
+        if self.kind == "function" and not (self.names and self.reference):
+            raise ValueError("a function item needs `names` and a `reference` module")
+        if self.kind == "behaviour" and not (self.names or self.questions):
+            raise ValueError("a behaviour item needs `names` or `questions`")
+        if (self.reference_target or self.reference_builder) and not self.reference:
+            raise ValueError("`reference_target` and `reference_builder` need a `reference` module")
         if self.kind in ("answer", "manual") and not self.questions:
             raise ValueError(f"a {self.kind} item needs `questions`")
         return self
@@ -149,9 +154,11 @@ class Assignment(_Strict):
     version: str = "1"
     keras: Literal["3", "2"] = "3"
     seed: int = 0
-    datasets: list[Literal["mnist"]] = Field(default_factory=lambda: ["mnist"])
+    datasets: list[Literal["mnist", "svhn"]] = Field(default_factory=lambda: ["mnist"])
     limits: Limits = Field(default_factory=Limits)
+    common_code: list[str] = Field(default_factory=list, description="files (next to the rubric) of code everyone is given or types in: not evidence of copying")
     items: list[Item] = Field(min_length=1)
+    directory: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "Assignment":
@@ -207,7 +214,7 @@ def load_rubric(path: Path) -> Assignment:
     """Read and validate one rubric file."""
     data = _resolve_includes(_read_toml(path), path)
     try:
-        return Assignment.model_validate(data)
+        return Assignment.model_validate({**data, "directory": path.parent})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"

@@ -39,16 +39,25 @@ def grade_many(jobs: dict[str, tuple[Path, tuple[str, ...]]], out_dir: Path, wor
 
 
 @pytest.fixture(scope="session")
-def real_reports(tmp_path_factory):
-    """The three dlwp-ch2 sample submissions, each graded once."""
-    out = tmp_path_factory.mktemp("real")
-    jobs = {
-        "walkthrough": (NOTEBOOKS / "dlwp-ch2_walkthrough.ipynb", ("-a", "dlwp-ch2")),
-        "week3": (NOTEBOOKS / "week3_practice.ipynb", ("-a", "dlwp-ch2")),
-        "lab01": (NOTEBOOKS / "lab01_math.ipynb", ("-a", "dlwp-ch2")),
-    }
-    results = grade_many(jobs, out)
-    return {name: report for name, (proc, report) in results.items()}
+def sample_batch_run(tmp_path_factory):
+    """The five real samples, a text file and a never-ending notebook, graded once as one dlwp-ch2 batch."""
+    from batch_fixtures import sample_batch
+
+    src = sample_batch(tmp_path_factory.mktemp("samples"))
+    out = tmp_path_factory.mktemp("samples-out")
+    proc = subprocess.run([sys.executable, "-m", "grader", str(src), "-a", "dlwp-ch2", "--out", str(out),
+                           "--workers", "2", "--cell-timeout", "60", "--timeout", "200"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc, out
+
+
+@pytest.fixture(scope="session")
+def real_reports(sample_batch_run):
+    """The three dlwp-ch2 sample submissions' reports, from that batch."""
+    proc, out = sample_batch_run
+    files = {"walkthrough": "dlwp-ch2_walkthrough", "week3": "week3_practice", "lab01": "lab01_math"}
+    return {name: json.loads((out / f"{stem}.json").read_text()) for name, stem in files.items()}
 
 
 def statuses(report: dict) -> dict[str, str]:

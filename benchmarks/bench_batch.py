@@ -1,0 +1,104 @@
+"""Time a batch of 20 submissions against 20 sequential bare nbclient executions.
+
+The 20 are copies and single-defect variants of the DLwP walkthrough (see
+tests/variants.py) and the week-3 notebook's questions. Prints the wall
+time of both, submissions per minute, the ratio, and the batch's peak
+memory (the sum over the grader's process tree, sampled every 0.5 s).
+
+    python benchmarks/bench_batch.py [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_single import BARE  # noqa: E402
+from variants import FAILS, base, variant  # noqa: E402
+
+
+def make_batch(directory: Path) -> list[Path]:
+    names = sorted(FAILS)
+    notebooks = [base()] + [variant(n) for n in names]
+    notebooks += [base() for _ in range(20 - len(notebooks))]
+    paths = []
+    for i, nb in enumerate(notebooks[:20]):
+        path = directory / f"sub{i:02d}.ipynb"
+        nbformat.write(nb, path)
+        paths.append(path)
+    return paths
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    import os
+
+    total, stack = 0, [pid]
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry))
+            except OSError:
+                pass
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * 4096
+        except OSError:
+            pass
+        stack += children.get(p, [])
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "subs").mkdir()
+        paths = make_batch(tmp / "subs")
+        command = [sys.executable, "-m", "grader", str(tmp / "subs"), "-a", "dlwp-ch2", "--out", str(tmp / "out")]
+        if args.workers:
+            command += ["--workers", str(args.workers)]
+        print("warming the reference cache …", flush=True)
+        subprocess.run([sys.executable, "-m", "grader", str(paths[0]), "-a", "dlwp-ch2"], check=True, capture_output=True)
+        peak = [0]
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def sample():
+            while proc.poll() is None:
+                peak[0] = max(peak[0], tree_rss(proc.pid))
+                time.sleep(0.5)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        proc.wait()
+        sampler.join()
+        batch = time.perf_counter() - start
+        print(f"batch: {batch:.1f} s, {60 * len(paths) / batch:.1f} submissions/min, peak memory {peak[0] / 2**30:.2f} GiB", flush=True)
+        start = time.perf_counter()
+        for path in paths:
+            subprocess.run([sys.executable, "-c", BARE, str(path), "dlwp-ch2"], check=True, capture_output=True)
+        bare = time.perf_counter() - start
+    print(f"20 sequential bare executions: {bare:.1f} s; batch is {bare / batch:.2f}x faster")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The gradebook of a batch (`grades.csv`) and its summary: pure functions of the reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .report import Report
+
+FIXED_COLUMNS = ["file", "status", "score", "max_score"]
+
+
+def item_ids(reports: list[Report], preferred: list[str] = ()) -> list[str]:
+    """Every item id, in the assignment's order, then any others in order of appearance."""
+    ids = list(preferred)
+    for report in reports:
+        ids += [i.id for i in report.items if i.id not in ids]
+    return ids
+
+
+def gradebook_rows(reports: dict[str, Report], ids: list[str]) -> list[dict[str, str]]:
+    rows = []
+    for name, report in sorted(reports.items()):
+        row = {"file": name, "status": report.status, "score": f"{report.score:g}", "max_score": f"{report.max_score:g}"}
+        scores = {i.id: f"{i.score:g}" for i in report.items}
+        row.update({item: scores.get(item, "") for item in ids})
+        rows.append(row)
+    return rows
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file so that a reader (or a killed batch) sees the old or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def write_gradebook(reports: dict[str, Report], path: Path, preferred: list[str] = ()) -> list[str]:
+    ids = item_ids(list(reports.values()), preferred)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIXED_COLUMNS + ids)
+    writer.writeheader()
+    writer.writerows(gradebook_rows(reports, ids))
+    write_atomic(path, buffer.getvalue())
+    return ids
+
+
+@dataclass
+class Summary:
+    graded: int
+    rejected: int
+    failed: int
+    pass_rates: dict[str, float]
+    slowest: list[tuple[str, float]]
+
+
+def summarise(reports: dict[str, Report], ids: list[str], slowest: int = 3) -> Summary:
+    graded = {n: r for n, r in reports.items() if r.status == "graded"}
+    rates = {}
+    for item in ids:
+        statuses = [i.status for r in graded.values() for i in r.items if i.id == item]
+        rates[item] = sum(s == "pass" for s in statuses) / len(statuses) if statuses else 0.0
+    times = sorted(((n, r.timing.total_s) for n, r in graded.items()), key=lambda p: -p[1])
+    return Summary(
+        graded=len(graded),
+        rejected=sum(r.status == "rejected" for r in reports.values()),
+        failed=sum(r.status == "error" for r in reports.values()),
+        pass_rates=rates,
+        slowest=times[:slowest],
+    )
