@@ -125,7 +125,8 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
         if existing is not None:
             reports[path.name] = existing
         else:
-            jobs.append((str(path), assignment.id, str(out / names[path]), limits or {}))
+            hide = {"hidden": [str(out.resolve()), *{str(p.resolve().parent) for p in submissions}]}
+            jobs.append((str(path), assignment.id, str(out / names[path]), {**(limits or {}), **hide}))
     progress.started(len(jobs), len(reports))
     if jobs:
         reference_answers(assignment).answers()  # once, before the workers need them

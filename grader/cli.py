@@ -19,12 +19,17 @@ from rich.table import Table
 
 from .batch import Progress as BatchProgress
 from .batch import collect, report_names, run_batch, similarity
+from .export.gradescope import to_gradescope
 from .grade import AmbiguousAssignment, grade_notebook
+from .notebook import NotebookRejected, load
+from .render import render_html
+from .student import BundleError, export_student, summary_line
+from .validate import validate
 from .gradebook import summarise, write_atomic, write_gradebook
 from .similarity import write_csv
 from .overrides import OverridesError, apply_overrides, read_overrides
 from .report import Report, report_schema
-from .rubric import Assignment, RubricError, UnknownAssignment, load_assignment
+from .rubric import Assignment, RubricError, UnknownAssignment, assignment_ids, load_assignment
 
 app = typer.Typer(add_completion=False, help="Grade a Jupyter notebook against an assignment's rubric.")
 
@@ -45,8 +50,12 @@ def _print_report(report: Report, console: Console) -> None:
         console.print(f"[red]{report.status}[/]: {escape(report.reason or '')}")
         return
     how = " (detected: pass --assignment to choose)" if report.assignment.detected else ""
+    scope = " (public checks)" if report.scope == "public" else ""
     console.print(f"[bold]{escape(report.submission.path)}[/] — {report.assignment.id}{how}: "
-                  f"[bold]{report.score:g} / {report.max_score:g}[/]")
+                  f"[bold]{report.score:g} / {report.max_score:g}[/]{scope}")
+    public = summary_line(report)
+    if public:
+        console.print(f"[yellow]{escape(public)}[/]", soft_wrap=True)
     table = Table(show_header=True, header_style="bold", expand=False)
     table.add_column("item")
     table.add_column("status")
@@ -78,9 +87,16 @@ def grade(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Batch with --executor dask: the scheduler's address."),
     cell_timeout: Optional[float] = typer.Option(None, help="Seconds a cell may run (default: the rubric's)."),
     timeout: Optional[float] = typer.Option(None, help="Seconds the whole notebook may run (default: the rubric's)."),
+    memory_limit: Optional[int] = typer.Option(None, "--memory-limit", help="MB of resident memory the kernel may use (default: the rubric's)."),
     overrides: Optional[Path] = typer.Option(None, "--overrides", help="CSV of scores a person gave (submission,item,score,comment)."),
     schema: bool = typer.Option(False, "--schema", help="Print the report's JSON Schema and exit."),
     rubric_schema: bool = typer.Option(False, "--rubric-schema", help="Print the rubric file's JSON Schema and exit."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Write a self-contained HTML feedback page here (one notebook)."),
+    html_dir: Optional[Path] = typer.Option(None, "--html-dir", help="Batch: write one HTML feedback page per submission here."),
+    output_format: str = typer.Option("report", "--format", help="What --json writes: `report` (schema v1) or `gradescope` (results.json)."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Write Gradescope's results.json here (one notebook)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (the exit code and files say the rest)."),
+    fail_under: Optional[str] = typer.Option(None, "--fail-under", help="Exit 1 when the score is below this: points (`12`) or a share of the maximum (`80%`)."),
 ) -> None:
     """Grade a notebook and print a per-item summary, or grade a batch into --out."""
     if schema or rubric_schema:
@@ -89,11 +105,14 @@ def grade(
     if not notebooks:
         _fail("give a notebook to grade (see grade --help)")
         raise typer.Exit(2)
-    limits = {"cell_timeout": cell_timeout, "notebook_timeout": timeout}
+    limits = {"cell_timeout": cell_timeout, "notebook_timeout": timeout, "memory_mb": memory_limit}
     try:
+        if output_format not in ("report", "gradescope"):
+            raise UsageError("--format is `report` or `gradescope`")
+        bar = _bar(fail_under)
         entries = read_overrides(overrides) if overrides is not None else []
         if out is not None or len(notebooks) > 1 or notebooks[0].is_dir():
-            _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides)
+            _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides, html_dir)
             raise typer.Exit(0)
         report = grade_notebook(notebooks[0], assignment, **limits)
         if entries and report.status == "graded":
@@ -102,15 +121,57 @@ def grade(
         _fail(str(exc))
         raise typer.Exit(2)
     if json_path is not None:
-        json_path.write_text(report.to_json() + "\n", encoding="utf-8")
+        text = to_gradescope(report, hidden=_hidden_items(report)).to_json() if output_format == "gradescope" else report.to_json()
+        json_path.write_text(text + "\n", encoding="utf-8")
+    if results is not None:
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(to_gradescope(report, hidden=_hidden_items(report)).to_json() + "\n", encoding="utf-8")
+    if html is not None:
+        html.write_text(render_html(report, _cell_sources(report)), encoding="utf-8")
     if report.status == "rejected":
         _fail(report.reason)
         raise typer.Exit(2)
-    _print_report(report, Console())
-    raise typer.Exit(0 if report.status == "graded" else 1)
+    if not quiet:
+        _print_report(report, Console())
+    if report.status != "graded":
+        raise typer.Exit(1)
+    if bar is not None and report.score < bar(report.max_score):
+        if not quiet:
+            typer.echo(f"grade: score {report.score:g} is below --fail-under {fail_under}", err=True)
+        raise typer.Exit(1)
+    raise typer.Exit(0)
 
 
-def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entries, overrides_path) -> None:
+def _bar(text: str | None):
+    """--fail-under as a function of the maximum score: points, or a percentage of the maximum."""
+    if text is None:
+        return None
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise UsageError(f"--fail-under {text!r} is not a number of points or a percentage") from None
+    return (lambda maximum: value / 100 * maximum) if text.endswith("%") else (lambda maximum: value)
+
+
+def _hidden_items(report: Report) -> frozenset[str]:
+    """The items the rubric hides from students (shown on Gradescope once grades are published)."""
+    try:
+        return frozenset(i.id for i in load_assignment(report.assignment.id).items if not i.public) if report.assignment.id else frozenset()
+    except (UnknownAssignment, RubricError):
+        return frozenset()
+
+
+def _cell_sources(report: Report) -> list[str] | None:
+    """The submission's cell sources, to show each item's code on its feedback page."""
+    try:
+        return [cell.source for cell in load(Path(report.submission.path)).nb.cells]
+    except (NotebookRejected, OSError):
+        return None
+
+
+def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entries, overrides_path, html_dir=None) -> None:
+    if out is None and len(paths) == 1:
+        raise UsageError(f"{paths[0]}: is a directory (to grade the notebooks in it, add --out DIR)")
     if assignment_id is None or out is None:
         raise UsageError("a batch needs --assignment ID and --out DIR")
     if executor not in ("local", "dask") or (executor == "dask" and not scheduler):
@@ -147,6 +208,11 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
         for path, name in names.items():
             report = apply_overrides(reports[path.name], entries, overrides_path)
             write_atomic(out / name, report.to_json() + "\n")
+    if html_dir is not None:
+        html_dir.mkdir(parents=True, exist_ok=True)
+        for path, name in report_names(collect(paths)).items():
+            report = Report.model_validate_json((out / name).read_text(encoding="utf-8"))
+            write_atomic(html_dir / f"{Path(name).stem}.html", render_html(report, _cell_sources(report)))
     ids = write_gradebook(reports, out / "grades.csv", [i.id for i in assignment_rubric.items])
     pairs = similarity(reports, assignment_rubric)
     write_csv(pairs, out / "similarity.csv")
@@ -169,8 +235,73 @@ def _print_summary(summary, pairs, out: Path, console: Console) -> None:
         console.print("no similar pairs beyond the shared textbook and reference code")
 
 
+# --- subcommands: `grade validate` and `grade export-student` --------------------------------------
+
+tools = typer.Typer(add_completion=False, help="Instructors' tools: self-test an assignment, export a student bundle.")
+
+
+@tools.command("validate")
+def validate_command(
+    assignments: Optional[list[str]] = typer.Argument(None, help="Assignment ids (default: every assignment)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Notebooks graded at once."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Keep the reports of the solution and the examples here."),
+) -> None:
+    """The solution must earn full marks; each known-wrong example must lose exactly the items it lists."""
+    try:
+        chosen = [load_assignment(a) for a in (assignments or assignment_ids())]
+    except (UnknownAssignment, RubricError) as exc:
+        _fail(str(exc))
+        raise typer.Exit(2)
+    console, failed = Console(), 0
+    for assignment in chosen:
+        result = validate(assignment, workers=workers, out=out / assignment.id if out else None)
+        mark = "[green]ok[/]" if result.ok else "[red]FAILED[/]"
+        console.print(f"[bold]{assignment.id}[/]: {mark}", soft_wrap=True)
+        for example in result.examples:
+            what = (f"full marks ({example.score:g} / {example.max_score:g}{_manual_note(example)})" if example.role == "solution"
+                    else f"loses {', '.join(example.must_lose)}")
+            status = "[green]✓[/]" if example.ok else "[red]✗[/]"
+            console.print(f"  {status} {example.role} {escape(example.notebook)}: {escape(what)}", soft_wrap=True)
+            for problem in example.problems:
+                console.print(f"      [red]{escape(problem)}[/]", soft_wrap=True)
+        failed += not result.ok
+    raise typer.Exit(1 if failed else 0)
+
+
+def _manual_note(example) -> str:
+    return f"; {example.manual} left to a person" if example.manual else ""
+
+
+@tools.command("export-student")
+def export_student_command(
+    assignment: str = typer.Argument(..., help="Assignment id."),
+    directory: Path = typer.Argument(..., help="Where to write the bundle (created)."),
+) -> None:
+    """Write a bundle that grades the public checks only and holds no reference solution code."""
+    try:
+        rubric = export_student(load_assignment(assignment), directory)
+    except (UnknownAssignment, RubricError, BundleError) as exc:
+        _fail(str(exc))
+        raise typer.Exit(2)
+    typer.echo(f"student bundle of {assignment} in {directory} (rubric {rubric.relative_to(directory)}); "
+               f"students run: pip install -e {directory} && grade NOTEBOOK -a {assignment}")
+
+
+SUBCOMMANDS = ("validate", "export-student")
+
+
 def main() -> None:
-    app(prog_name="grade")
+    """`grade NOTEBOOK ...` grades; `grade validate|export-student ...` are the instructors' tools.
+
+    Dispatched here, before typer parses, so the grading command keeps its
+    positional notebooks (a file that happens to be called `validate` is
+    still graded).
+    """
+    argv = sys.argv[1:]
+    if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
+        tools(args=argv, prog_name="grade")
+    else:
+        app(prog_name="grade")
 
 
 if __name__ == "__main__":

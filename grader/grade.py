@@ -8,6 +8,7 @@ each item in this process → report.
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import shutil
 import tempfile
@@ -18,16 +19,20 @@ from . import __version__
 from .anchors import find_question, locate_all
 from .checks import KINDS, Evidence, Probe
 from .data import dataset_paths
-from .expected import ExpectedAnswers, probe_source, reference_source, runtime_source
+from .expected import ExpectedAnswers, cache_dir, probe_source, reference_source, runtime_source
+from .illustrate import illustrate
 from .kernel.channel import probe_cell_source
 from .kernel.preamble import preamble_source
+from .kernel.sandbox import available as available_isolation
 from .kernel.session import KernelSession, Limits, ProbeCall, RunResult
 from .notebook import NotebookRejected, Submission, defining_cells, load, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, Timing
 from .rubric import Assignment, Item, assignment_ids, load_assignment
+from .student import BundledAnswers, public_scope
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIMS = Path(__file__).resolve().parent / "shims"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 class AmbiguousAssignment(Exception):
@@ -45,6 +50,8 @@ def kernel_env(assignment: Assignment, *, python_path: Path = SHIMS) -> dict[str
         PYTHONPATH=str(python_path),
     )
     env.pop("TF_USE_LEGACY_KERAS", None)
+    for name in [n for n in env if n.startswith("GRADER_")]:
+        del env[name]  # where the grader keeps its files is none of the kernel's business
     if assignment.keras == "2":
         env["TF_USE_LEGACY_KERAS"] = "1"
     return env
@@ -76,6 +83,8 @@ def _cells_summary(nb, result: RunResult) -> Cells:
         timed_out=[r.index for r in result.cells if r.status == "timeout"],
         not_run=[r.index for r in result.cells if r.status == "not_run"],
         kernel_died_at=result.kernel_died_at,
+        output_dropped_bytes=result.output_dropped,
+        peak_memory_mb=round(result.peak_memory / 2**20, 1),
     )
 
 
@@ -90,9 +99,9 @@ def _explain_missing(result: ItemResult, item: Item, nb, cells: Cells) -> ItemRe
     return result
 
 
-def _probe_call(probe: Probe, timeout: float) -> ProbeCall:
+def _probe_call(probe: Probe, timeout: float, with_reference: bool = True) -> ProbeCall:
     request = probe.request
-    reference = reference_source(request["reference"]) if request.get("reference") else None
+    reference = reference_source(request["reference"]) if request.get("reference") and with_reference else None
     source, token = probe_cell_source(request, runtime_source(), probe_source(request["probe"]), reference)
     return ProbeCall(probe.key, source, token, timeout)
 
@@ -106,11 +115,52 @@ def reference_answers(assignment: Assignment, probes: dict[str, list[Probe]] | N
         probes = {item.id: KINDS[item.kind].probes(item, assignment, []) for item in assignment.items}
     requests = [p.request for item in assignment.items if KINDS[item.kind].needs_reference
                 for p in probes[item.id] if p.request.get("reference")]
+    if assignment.answers is not None:  # a student bundle: stored answers, no reference code
+        return BundledAnswers(assignment.answers, requests)
     return ExpectedAnswers(requests, kernel_env(assignment, python_path=PACKAGE_ROOT))
 
 
+MAX_RERUNS = 2  # a notebook whose cells kill the kernel is re-run without them, at most this often
+
+
+def _without(nb, removed: dict):
+    """The notebook with the cells that killed the kernel emptied (so they are skipped)."""
+    if not removed:
+        return nb
+    nb = copy.deepcopy(nb)
+    for index in removed:
+        nb.cells[index].source = ""
+    return nb
+
+
+def _run(nb, assignment: Assignment, limits: Limits, preamble: str, probes: list, captures: dict, hidden: list[Path]) -> RunResult:
+    """One fresh kernel in one fresh working directory."""
+    workdir = tempfile.mkdtemp(prefix="grader-run-")
+    try:
+        session = KernelSession(nb, workdir=workdir, env=kernel_env(assignment), limits=limits, preamble=preamble,
+                                hidden=[PACKAGE_ROOT, cache_dir().parent, *hidden],
+                                readable=[DATA_DIR, SHIMS, *{Path(p).parent for p in dataset_paths(assignment.datasets).values()}])
+        return asyncio.run(session.run(probes, captures))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _lost_with_cell(result: ItemResult, item: Item, evidence: Evidence, removed: dict) -> ItemResult:
+    """An item that needed a cell which killed the kernel is an `error` that says so."""
+    needed = {evidence.found_cell} | {i for anchor in evidence.anchors for i in anchor.answers}
+    lost = sorted(needed & set(removed))
+    if not lost or result.status == "pass":
+        return result
+    why = removed[lost[0]]
+    result.status, result.score = "error", 0.0
+    result.feedback = (f"Cell {lost[0]}, which this item needs, stopped the kernel ({why.evalue}); the notebook was "
+                       f"run again without it. {result.feedback}").strip()
+    return result
+
+
 def grade_submission(submission: Submission, assignment: Assignment, *, detected: bool = False,
-                     cell_timeout: float | None = None, notebook_timeout: float | None = None) -> Report:
+                     cell_timeout: float | None = None, notebook_timeout: float | None = None,
+                     memory_mb: int | None = None, hidden: list[str] = ()) -> Report:
     started = time.monotonic()
     nb = prepare(submission.nb)
     located = locate_all(nb, {f"{item.id}#{i}": q.texts for item in assignment.items for i, q in enumerate(item.questions)})
@@ -121,21 +171,30 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
     for item in assignment.items:
         timeout = item.timeout_s or assignment.limits.item_timeout_s
         for probe in probes[item.id]:
-            call = _probe_call(probe, timeout)
+            call = _probe_call(probe, timeout, with_reference=assignment.answers is None)
             if probe.after_cell is None:
                 after_notebook.append(call)
             else:
                 captures.setdefault(probe.after_cell, []).append(call)
-    limits = Limits(cell_timeout or assignment.limits.cell_timeout_s, notebook_timeout or assignment.limits.notebook_timeout_s)
-    workdir = tempfile.mkdtemp(prefix="grader-run-")
-    try:
-        session = KernelSession(nb, workdir=workdir, env=kernel_env(assignment), limits=limits,
-                                preamble=preamble_source(assignment.seed, dataset_paths(assignment.datasets)))
-        result = asyncio.run(session.run(after_notebook, captures))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    rubric = assignment.limits
+    limits = Limits(cell_timeout or rubric.cell_timeout_s, notebook_timeout or rubric.notebook_timeout_s,
+                    memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
+                    file_bytes=rubric.file_mb * 2**20)
+    preamble = preamble_source(assignment.seed, dataset_paths(assignment.datasets))
+    removed: dict[int, CellError] = {}
+    for attempt in range(MAX_RERUNS + 1):
+        result = _run(_without(nb, removed), assignment, limits, preamble, after_notebook, captures,
+                      [submission.path.resolve().parent, *map(Path, hidden)])
+        if result.kernel_died_at is None or attempt == MAX_RERUNS:
+            break
+        dead = next(r for r in result.cells if r.index == result.kernel_died_at)
+        removed[dead.index] = CellError(cell=dead.index, ename=dead.ename or "", evalue=dead.evalue or "")
     answers = expected.answers()
     cells = _cells_summary(nb, result)
+    cells.removed = list(removed.values())
+    cells.errors = list(removed.values()) + cells.errors
+    if removed:
+        cells.kernel_died_at = min(removed)
     defined = defining_cells(nb)
     question_cells = {a.question for found in anchors.values() for a in found if a.question is not None}
     items = []
@@ -146,8 +205,10 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
             problem=result.probe_failures.get(item.id) or (f"the kernel died at cell {result.kernel_died_at}" if result.dead else None),
             question_cells=question_cells, cell_stdout={record.index: record.stdout for record in result.cells},
         )
-        items.append(_explain_missing(KINDS[item.kind].judge(item, evidence), item, nb, cells))
-    return Report(
+        judged = _explain_missing(illustrate(item, KINDS[item.kind].judge(item, evidence), result.responses.get(item.id), answers.get(item.id)),
+                                  item, nb, cells)
+        items.append(_lost_with_cell(judged, item, evidence, removed))
+    report = Report(
         grader_version=__version__,
         status="graded",
         assignment=AssignmentRef(id=assignment.id, title=assignment.title, detected=detected, version=assignment.version),
@@ -156,8 +217,10 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         max_score=assignment.max_score,
         items=items,
         cells=cells,
+        isolation=available_isolation(),
         timing=Timing(total_s=round(time.monotonic() - started, 2), execute_s=round(result.execute_s, 2), checks_s=round(result.probe_s, 2)),
     )
+    return public_scope(report, assignment)
 
 
 def grade_notebook(path: str | Path, assignment_id: str | None = None, **limits) -> Report:

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +50,10 @@ def load(path: Path) -> Submission:
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookRejected(f"{path}: not a notebook (JSON without notebook cells)")
     try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():  # nbformat warns about old files on stderr; the student needs none of it
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+            nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several kinds for bad notebooks
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NotebookRejected(f"{path}: not a valid notebook ({first[:200]})") from None

@@ -9,9 +9,11 @@ Fields may gain siblings, never lose or rename one, without a new
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from .kernel.sandbox import Isolation
 
 SCHEMA_VERSION = 1
 
@@ -35,12 +37,45 @@ class Found(BaseModel):
     cell: int | None = Field(default=None, description="0-based index of the cell that defines it")
 
 
+class ArrayData(BaseModel):
+    """A small array kept in the report so feedback can show it (a table, or an image)."""
+
+    shape: list[int]
+    dtype: str
+    values: Any = Field(description="nested lists of numbers; nan and infinities as null")
+
+
 class CheckResult(BaseModel):
     name: str
     passed: bool
     message: str = ""
     expected: str | None = None
     actual: str | None = None
+    inputs: list[ArrayData] | None = Field(default=None, description="the grader's input for this check, when small")
+    expected_value: ArrayData | None = Field(default=None, description="the reference's answer, when small")
+    actual_value: ArrayData | None = Field(default=None, description="the submission's answer, when small")
+
+
+class Series(BaseModel):
+    label: str
+    values: list[float | None]
+
+
+class Plot(BaseModel):
+    """Small series an item observed (a loss per step), drawn against the reference's."""
+
+    title: str
+    x_label: str = "step"
+    y_label: str = ""
+    series: list[Series]
+
+
+class HiddenChecks(BaseModel):
+    """What a student bundle does not grade: the instructor's hidden items and checks."""
+
+    items: int = 0
+    checks: int = Field(default=0, description="hidden checks (or cases) of items that are otherwise public")
+    points: float = Field(default=0.0, description="the points of the hidden items")
 
 
 class ItemResult(BaseModel):
@@ -54,6 +89,8 @@ class ItemResult(BaseModel):
     checks: list[CheckResult] = Field(default_factory=list)
     set_by: Literal["grader", "person"] = Field(default="grader", description="`person` when an overrides file set the score")
     review_comment: str | None = None
+    plot: Plot | None = None
+    hidden_checks: int = Field(default=0, description="in a student bundle: this item's checks that were not run")
 
 
 class CellError(BaseModel):
@@ -69,6 +106,9 @@ class Cells(BaseModel):
     timed_out: list[int] = Field(default_factory=list)
     not_run: list[int] = Field(default_factory=list, description="cells skipped after the notebook's time limit or a dead kernel")
     kernel_died_at: int | None = None
+    removed: list[CellError] = Field(default_factory=list, description="cells that stopped the kernel; the notebook was re-run without them")
+    output_dropped_bytes: int = 0
+    peak_memory_mb: float = 0.0
 
 
 class Timing(BaseModel):
@@ -89,6 +129,9 @@ class Report(BaseModel):
     items: list[ItemResult] = Field(default_factory=list)
     cells: Cells = Field(default_factory=Cells)
     timing: Timing = Field(default_factory=Timing)
+    isolation: Isolation = Field(default_factory=Isolation, description="what kept the kernel from the network and the grader's files")
+    scope: Literal["all", "public"] = Field(default="all", description="`public`: graded by a student bundle, with the public checks only")
+    hidden: HiddenChecks | None = Field(default=None, description="with scope `public`: what the instructor's grading adds")
 
     def item(self, item_id: str) -> ItemResult:
         return next(i for i in self.items if i.id == item_id)

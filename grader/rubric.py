@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
 RUBRIC_FILE = "rubric.toml"
+ANSWERS_FILE = "expected.json"  # present in a student bundle only
 
 
 class RubricError(Exception):
@@ -54,6 +55,7 @@ class Case(_Strict):
 
     name: str
     args: list[ArgSpec]
+    public: bool | None = Field(default=None, description="shown to students in their bundle; default: the item's `public`")
 
 
 class Question(_Strict):
@@ -80,6 +82,7 @@ class CheckSpec(_Strict):
     atol: float = 1e-6
     dtype: Literal["ignore", "kind"] = "ignore"
     params: dict[str, Any] = Field(default_factory=dict)
+    public: bool | None = Field(default=None, description="shown to students in their bundle; default: the item's `public`")
 
 
 class Item(_Strict):
@@ -110,6 +113,7 @@ class Item(_Strict):
     hint: str = ""
     feedback: Literal["first", "all"] = Field(default="first", description="the feedback gives the first failed check's reason, or every one's")
     timeout_s: float | None = Field(default=None, gt=0)
+    public: bool = Field(default=True, description="students' bundles grade this item's public checks; `false` hides the whole item")
 
     @field_validator("kind")
     @classmethod
@@ -141,9 +145,29 @@ class Item(_Strict):
 
 
 class Limits(_Strict):
+    """What one run may use. TensorFlow needs ~1 GiB resident; the cap is on resident memory."""
+
     cell_timeout_s: float = Field(default=120, gt=0)
     notebook_timeout_s: float = Field(default=900, gt=0)
     item_timeout_s: float = Field(default=60, gt=0)
+    memory_mb: int = Field(default=4096, gt=0, description="resident memory of the kernel and everything it starts")
+    output_kb: int = Field(default=1000, gt=0, description="output kept per cell")
+    file_mb: int = Field(default=256, gt=0, description="largest file the kernel may write")
+
+
+class WrongExample(_Strict):
+    """A known-wrong notebook the self-test grades: it must lose exactly these items."""
+
+    notebook: str = Field(description="path relative to the assignment's directory")
+    loses: list[str] = Field(min_length=1, description="the items that must not pass (every other item must)")
+    why: str = ""
+
+
+class SelfTest(_Strict):
+    """What `grade validate` runs: the solution (full marks) and the known-wrong examples."""
+
+    solution: str = Field(default="solution.ipynb", description="path relative to the assignment's directory")
+    wrong: list[WrongExample] = Field(default_factory=list)
 
 
 class Assignment(_Strict):
@@ -158,7 +182,11 @@ class Assignment(_Strict):
     limits: Limits = Field(default_factory=Limits)
     common_code: list[str] = Field(default_factory=list, description="files (next to the rubric) of code everyone is given or types in: not evidence of copying")
     items: list[Item] = Field(min_length=1)
+    self_test: SelfTest = Field(default_factory=SelfTest, alias="validate", description="`grade validate`: the solution and known-wrong examples")
     directory: Path | None = Field(default=None, exclude=True)
+    answers: Path | None = Field(default=None, exclude=True, description="a student bundle's stored reference answers (`expected.json`), used instead of reference/")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "Assignment":
@@ -166,6 +194,10 @@ class Assignment(_Strict):
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:
             raise ValueError(f"item ids appear twice: {', '.join(repeated)}")
+        for example in self.self_test.wrong:
+            unknown = sorted(set(example.loses) - set(ids))
+            if unknown:
+                raise ValueError(f"validate.wrong {example.notebook!r}: no item {', '.join(unknown)}")
         return self
 
     @property
@@ -214,7 +246,8 @@ def load_rubric(path: Path) -> Assignment:
     """Read and validate one rubric file."""
     data = _resolve_includes(_read_toml(path), path)
     try:
-        return Assignment.model_validate({**data, "directory": path.parent})
+        answers = path.parent / ANSWERS_FILE
+        return Assignment.model_validate({**data, "directory": path.parent, "answers": answers if answers.is_file() else None})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"

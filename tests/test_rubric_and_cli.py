@@ -43,12 +43,35 @@ def test_rubric_that_is_not_toml(tmp_path):
         load_rubric(path)
 
 
+def _huge(path):
+    with open(path, "wb") as f:
+        f.truncate(300 * 2**20)  # a sparse 300 MB file
+    return path
+
+
+def test_nbformat_3_is_converted(tmp_path):
+    from grader.notebook import load
+
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": "def naive_relu(x):\n    return x", "language": "python", "outputs": [], "metadata": {}}],
+        "metadata": {}}]}
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(v3))
+    nb = load(path).nb
+    assert nb.nbformat == 4 and nb.cells[0].source.startswith("def naive_relu")
+
+
 @pytest.mark.parametrize("make, words", [
     (lambda d: d / "absent.ipynb", "no such file"),
     (lambda d: d, "is a directory"),
     (lambda d: (d / "x.ipynb").write_text("not json") and d / "x.ipynb", "not JSON"),
     (lambda d: (d / "y.ipynb").write_text('{"a": 1}') and d / "y.ipynb", "not a notebook"),
     (lambda d: (d / "z.ipynb").write_bytes(b"\xff\xfe{") and d / "z.ipynb", "not UTF-8"),
+    (lambda d: (d / "e.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})) and d / "e.ipynb",
+     "no code to run"),
+    (lambda d: (d / "s.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": 5, "metadata": {}, "outputs": [],
+     "execution_count": None}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})) and d / "s.ipynb", "not a valid notebook"),
+    (lambda d: _huge(d / "h.ipynb"), "larger than"),
 ])
 def test_bad_input_is_one_sentence_and_exit_2(tmp_path, make, words):
     proc = grade(str(make(tmp_path)), "-a", "dlwp-ch2")

@@ -17,6 +17,7 @@ import nbformat
 from ..anchors import Anchor
 from ..compare import Outcome
 from ..data import dataset_paths
+from ..notebook import bound_names
 from ..report import Cells, CheckResult, Found, ItemResult
 from ..rubric import Assignment, Item
 from ..values import Malformed, Raised, parse_observations
@@ -43,6 +44,7 @@ class Evidence:
     found_cell: int | None = None
     problem: str | None = None
     question_cells: set[int] = field(default_factory=set)  # where every question of the assignment is
+    cell_stdout: dict[int, str] = field(default_factory=dict)  # what each code cell printed
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,20 @@ def unscored(item: Item, status: str, feedback: str, **fields) -> ItemResult:
     return ItemResult(id=item.id, title=item.title, max_score=item.points, score=0.0, status=status, feedback=feedback, **fields)
 
 
+def _sentence(text: str) -> str:
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def _failure_feedback(item: Item, failed: list[Verdict], error: Raised | None) -> str:
     if failed:
         sentence, hint = failed[0].outcome.message, failed[0].hint or item.hint
     else:
         sentence, hint = error.sentence(), item.hint
     text = sentence if sentence.endswith((".", "?", "!")) else sentence + "."
-    if len(failed) > 1:
+    if item.feedback == "all" and len(failed) > 1:
+        text = " ".join(_sentence(v.outcome.message) for v in failed)
+    elif len(failed) > 1:
         text += f" ({len(failed) - 1} more check{'s' if len(failed) > 2 else ''} failed.)"
     return f"{text} {hint}".strip()
 
@@ -110,7 +119,15 @@ def response_error(response: dict) -> Raised | None:
 
 
 class ProbeCheck(CheckKind):
-    """Kinds that ask a named object after the notebook ran, and the reference the same."""
+    """Kinds that ask a named object and the reference the same question.
+
+    The probe runs after the notebook; for an item found by its question, it
+    runs right after the question's last answer cell instead, so a name the
+    notebook rebinds later (`model`) is asked as the answer left it. Either
+    way the reference answers the same request. An item without a reference
+    module is judged by its rules alone; one without names probes the
+    answer cells themselves.
+    """
 
     needs_reference = True
 
@@ -123,35 +140,66 @@ class ProbeCheck(CheckKind):
         """Judge what the submission's object did against what the reference did."""
 
     def probes(self, item: Item, assignment: Assignment, anchors: list[Anchor]) -> list[Probe]:
-        """One probe after the notebook; the same request goes to the reference."""
+        anchor = anchors[0] if anchors else None
+        if anchor is not None and not anchor.found and not item.names:
+            return []  # nothing to ask: the judgement says the question was not found
         request = {
             "item": item.id,
             "names": item.names,
             "params": {"seed": assignment.seed, **item.params},
             "reference": item.reference,
-            "reference_target": item.reference_target or item.names[0],
+            "reference_target": item.reference_target or (item.names[0] if item.names else None),
             "reference_builder": item.reference_builder,
             "uses": item.uses,
             "data": dataset_paths(assignment.datasets),
         }
         request.update(self.request(item, assignment))
-        return [Probe(item.id, request)]
+        after = anchor.answers[-1] if anchor is not None and anchor.found else None
+        return [Probe(item.id, request, after_cell=after)]
 
     def judge(self, item: Item, evidence: Evidence) -> ItemResult:
+        anchor = evidence.anchors[0] if evidence.anchors else None
+        if anchor is not None and not anchor.found and not item.names:
+            looked = "; ".join(f"“{q.text}”" for q in item.questions)
+            return unscored(item, "missing", f"The question {looked} was not found in the notebook, or no code answers it.")
         expected, response = evidence.expected, evidence.responses.get(item.id)
+        if item.reference is None:
+            expected = {"observations": {}}
         if expected is None or "observations" not in expected:
             why = (expected or {}).get("error", "no answer")
             return unscored(item, "error", f"The grader could not compute the reference answer for this item ({why}).")
         if response is None:
             return unscored(item, "error", f"This item could not be checked: {evidence.problem or 'the check gave no answer'}.")
         name = response.get("found")
-        if not name:
+        if not item.names:
+            found = Found(name="answer", cell=anchor.answers[-1])
+        elif not name:
             also = f" (also accepted: {', '.join(item.names[1:])})" if len(item.names) > 1 else ""
-            return unscored(item, "missing", f"No `{item.names[0]}`{also} was defined when the notebook finished running.")
-        found = Found(name=str(name), cell=evidence.found_cell)
+            when = "when the notebook finished running" if anchor is None or not anchor.found else f"after cell {anchor.answers[-1]}"
+            return unscored(item, "missing", f"No `{item.names[0]}`{also} was defined {when}.")
+        elif anchor is not None and anchor.found:  # the answer cell that bound it, not a later rebinding
+            cell = next((i for i in reversed(anchor.answers) if str(name) in bound_names(evidence.nb.cells[i].source)), anchor.answers[-1])
+            found = Found(name=str(name), cell=cell)
+        else:
+            found = Found(name=str(name), cell=evidence.found_cell)
         try:
             observed = parse_observations(response)
         except Malformed as exc:
             return unscored(item, "error", f"The answer of this item could not be read ({exc}).", found=found)
+        if anchor is not None and anchor.found:
+            observed["printed"] = "\n".join(evidence.cell_stdout.get(i, "") for i in anchor.answers)
         error = response_error(response)
-        return scored(item, self.verdicts(item, observed, parse_observations(expected), error), error, found=found)
+        result = scored(item, self.verdicts(item, observed, parse_observations(expected), error), error, found=found)
+        if result.status != "pass":
+            result.feedback += _defining_cell_errors(item, evidence, result.feedback)
+        return result
+
+
+def _defining_cell_errors(item: Item, evidence: Evidence, feedback: str) -> str:
+    """A cell that should have defined one of the item's names raised: say which, and why."""
+    for error in evidence.cells.errors:
+        bound = [n for n in item.names if n in bound_names(evidence.nb.cells[error.cell].source)]
+        if bound:
+            name = next((n for n in bound if f"`{n}`" in feedback), bound[0])
+            return f" Cell {error.cell}, which defines `{name}`, raised {error.ename}: {error.evalue}"
+    return ""

@@ -6,12 +6,14 @@ what the reference did, and returns an `Outcome` worded for the student.
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import numpy as np
 
 from ..compare import Outcome, compare, describe, is_numeric
 from ..rubric import CheckSpec, Item
+from ..values import Raised
 
 Rule = Callable[[CheckSpec, dict, dict, Item], Outcome]
 RULES: dict[str, Rule] = {}
@@ -78,7 +80,12 @@ def all_changed(check: CheckSpec, observed: dict, expected: dict, item: Item) ->
     before, after = observed["before"], observed[check.observe]
     if not isinstance(after, list) or len(after) != len(before):
         return Outcome(False, f"expected {len(before)} weights after the step, got {describe(after)}")
+    if not before:
+        return Outcome(False, "no model whose weights could be followed was built", "a model with weights", "none")
     still = [i for i, (a, b) in enumerate(zip(after, before)) if np.shape(a) == np.shape(b) and np.array_equal(a, b)]
+    if len(still) == len(before):
+        return Outcome(False, f"none of the {len(before)} weights changed: the {check.params.get('what', 'model')} was never updated",
+                       "every weight updated", "no weight changed")
     if still:
         which = ", ".join(f"weight {i + 1}" for i in still)
         return Outcome(False, f"{which} of {len(before)} did not change", "every weight updated", f"{len(still)} unchanged")
@@ -136,3 +143,192 @@ def accuracy(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Ou
 def _accuracy(predictions, labels: np.ndarray) -> float:
     predictions = np.asarray(predictions, dtype=float)
     return float((np.argmax(predictions, axis=1) == labels).mean())
+
+
+@rule
+def none_changed(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """No weight differs from its value before (an evaluation must not train)."""
+    before, after = observed["before"], observed[check.observe]
+    if not isinstance(after, list) or len(after) != len(before):
+        return Outcome(False, f"expected {len(before)} weights after the call, got {describe(after)}")
+    moved = [i for i, (a, b) in enumerate(zip(after, before)) if np.shape(a) != np.shape(b) or not np.array_equal(a, b)]
+    if moved:
+        return Outcome(False, f"{len(moved)} of the {len(before)} weights changed", "no weight changed", f"{len(moved)} changed")
+    return Outcome(True)
+
+
+@rule
+def lower(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """The observation is lower than another one (the loss after a step against the loss before)."""
+    after, before = observed[check.observe], observed.get(check.params.get("than", "before"))
+    if not (is_numeric(after) and is_numeric(before)):
+        return Outcome(False, f"the loss could not be measured ({describe(after)})")
+    after, before = float(np.asarray(after)), float(np.asarray(before))
+    if not after < before:
+        return Outcome(False, f"the loss on the batch went from {before:.4f} to {after:.4f}: the step did not lower it",
+                       f"< {before:.4f}", f"{after:.4f}")
+    return Outcome(True, f"{before:.4f} → {after:.4f}")
+
+
+@rule
+def probabilities(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """An (n, classes) output whose rows are probabilities: non-negative, summing to 1."""
+    actual = observed[check.observe]
+    if not is_numeric(actual):
+        return compare(expected.get(check.observe), actual) if check.observe in expected else Outcome(False, f"got {describe(actual)}")
+    values = np.asarray(actual, dtype=float)
+    want = tuple(np.shape(expected[check.observe])) if check.observe in expected else None
+    if values.ndim != 2 or (want and values.shape != want):
+        return Outcome(False, f"output shape {values.shape}, expected {want or '(n, classes)'}", f"shape {want}", f"shape {values.shape}")
+    sums = values.sum(axis=1)
+    if values.min() < -check.atol or not np.allclose(sums, 1, atol=max(check.atol, 1e-4)):
+        shown = ", ".join(f"{v:.3g}" for v in sums[:3]) + (", …" if sums.size > 3 else "")
+        return Outcome(False, f"the outputs are not class probabilities: the rows sum to {shown} (not 1) and the smallest value is {values.min():.3g}",
+                       "rows of non-negative values summing to 1", f"row sums {shown}")
+    return Outcome(True)
+
+
+@rule
+def finite(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """Values stay finite (and right) at large inputs; says from which abs(x) they do not."""
+    actual = observed[check.observe]
+    if not is_numeric(actual):
+        return Outcome(False, f"got {describe(actual)}", raised=isinstance(actual, Raised))
+    values = np.asarray(actual, dtype=float)
+    inputs = np.abs(np.asarray(observed[check.params.get("inputs", "inputs")], dtype=float))
+    bad = ~np.isfinite(values)
+    if values.shape == inputs.shape and bad.any():
+        kind = "nan" if np.isnan(values[bad]).any() else "infinite"
+        ok = f" (finite up to abs(x) = {inputs[~bad].max():g})" if (~bad).any() else ""
+        return Outcome(False, f"the output is {kind} for abs(x) ≥ {inputs[bad].min():g}{ok}", "finite values", f"{kind} from abs(x) = {inputs[bad].min():g}")
+    if check.observe in expected:
+        return compare(expected[check.observe], actual, rtol=check.rtol, atol=check.atol, where="at large abs(x)")
+    return Outcome(True)
+
+
+_OBJECT_REPR = re.compile(r"<[^<>]*? object at 0x[0-9a-fA-F]+>")
+_NUMBER = re.compile(r"[\s:=,]*(?:tf\.Tensor\(|array\(|\[+)?\s*([-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf))", re.IGNORECASE)
+
+
+def printed_values(text: str, label: str) -> list:
+    """The value printed after `label` on each line that has it: a float, or the text printed instead."""
+    values = []
+    for line in (text or "").splitlines():
+        found = re.search(re.escape(label), line, re.IGNORECASE)
+        if not found:
+            continue
+        rest = line[found.end():]
+        number = _NUMBER.match(rest)
+        if number:
+            values.append(float(number.group(1)))
+            continue
+        obj = _OBJECT_REPR.search(rest)
+        shown = obj.group(0) if obj else rest.strip(" :=,")[:60]
+        values.append(re.sub(r"0x[0-9a-fA-F]+", "0x…", shown))
+    return values
+
+
+@rule
+def printed_numbers(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """What the cell printed after the label (`loss`) each epoch is a number, not an object's repr."""
+    label = check.params.get("label", "loss")
+    values = printed_values(observed.get(check.observe, ""), label)
+    if not values:
+        return Outcome(False, f"the cell printed no {label} value", f"a {label} per epoch", "nothing printed")
+    wrong = [v for v in values if isinstance(v, str)]
+    if wrong:
+        if _OBJECT_REPR.search(wrong[0].replace("0x…", "0x0")):
+            return Outcome(False, f"the printed {label} is an object, {wrong[0]}, not a number ({len(wrong)} of {len(values)} lines): "
+                           f"the {label} was never computed", "a number", wrong[0])
+        return Outcome(False, f"the printed {label} is “{wrong[0]}”, not a number ({len(wrong)} of {len(values)} lines)", "a number", wrong[0])
+    return Outcome(True, f"{len(values)} values")
+
+
+@rule
+def printed_falling(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """The printed values after the label fall from the first to the last, and stay finite."""
+    label = check.params.get("label", "loss")
+    values = [v for v in printed_values(observed.get(check.observe, ""), label) if not isinstance(v, str)]
+    if len(values) < 2:
+        return Outcome(False, f"fewer than two {label} values were printed as numbers, so the {label} cannot be seen to fall",
+                       "falling", f"{len(values)} numbers")
+    first, last = values[0], values[-1]
+    if not np.isfinite(values).all() or not last < first:
+        return Outcome(False, f"the printed {label} did not fall: {first:.4g} first, {last:.4g} last", "falling", f"{first:.4g} → {last:.4g}")
+    return Outcome(True, f"{first:.4g} → {last:.4g}")
+
+
+@rule
+def contains(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """A list of names (the classes a model is made of) includes the one the sheet asks for."""
+    names, want = observed[check.observe], check.params["value"]
+    if not isinstance(names, list) or want not in names:
+        return Outcome(False, f"the model uses no `{want}`", want, describe(names))
+    return Outcome(True)
+
+
+@rule
+def near(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """A value ends within `tol` of a target (another observation, or a number)."""
+    to = check.params["to"]
+    target = observed.get(to) if isinstance(to, str) else to
+    value = observed[check.observe]
+    if not (is_numeric(value) and is_numeric(target)) or np.size(value) != 1:
+        return Outcome(False, f"`{check.observe}` is {describe(value)}, expected a number near {describe(target)}")
+    value, target, tol = float(np.ravel(value)[0]), float(np.ravel(target)[0]), float(check.params.get("tol", 0.1))
+    if not abs(value - target) <= tol:
+        return Outcome(False, f"`{check.observe}` ended at {value:.4g}, not within {tol:g} of {target:g}", f"{target:g} ± {tol:g}", f"{value:.4g}")
+    return Outcome(True, f"{value:.4g}")
+
+
+@rule
+def tensors(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """Named tensors exist with the reference's rank (and, for those listed in `exact`, its shape)."""
+    got, want = observed[check.observe], expected[check.observe]
+    if not isinstance(got, dict):
+        return Outcome(False, f"the tensors could not be read ({describe(got)})")
+    undefined = [name for name in want if got.get(name) is None]
+    if undefined:
+        names = " and ".join(f"`{n}`" for n in undefined)
+        return Outcome(False, f"{names} {'was' if len(undefined) == 1 else 'were'} never defined", "defined", "undefined")
+    for name, shape in want.items():
+        actual = list(got[name])
+        if len(actual) != len(shape):
+            return Outcome(False, f"`{name}` has rank {len(actual)}, expected rank {len(shape)}", f"rank {len(shape)}", f"rank {len(actual)}")
+        if name in check.params.get("exact", []) and actual != list(shape):
+            return Outcome(False, f"`{name}` has shape {tuple(actual)}, expected {tuple(shape)}", str(tuple(shape)), str(tuple(actual)))
+    return Outcome(True)
+
+
+@rule
+def beats_majority(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """A trained classifier beats always answering the commonest class; one stuck on a class is told why."""
+    predicted, labels = observed.get("predicted"), observed.get("labels")
+    if not (is_numeric(predicted) and is_numeric(labels)) or np.size(labels) == 0 or np.shape(predicted) != np.shape(labels):
+        return Outcome(False, f"the model could not be evaluated on the test data ({describe(predicted)})")
+    predicted, labels = np.ravel(predicted).astype(int), np.ravel(labels).astype(int)
+    accuracy = float((predicted == labels).mean())
+    majority = float(np.bincount(labels - labels.min()).max() / labels.size)
+    needed = majority + float(check.params.get("margin", 0.05))
+    text = f"test accuracy {accuracy:.3f} on {labels.size} test images; the majority-class rate is {majority:.3f}"
+    if accuracy >= needed:
+        return Outcome(True, text, f"≥ {needed:.3f}", f"{accuracy:.3f}")
+    values, counts = np.unique(predicted, return_counts=True)
+    share = counts.max() / predicted.size
+    message = f"{text}, and the model should beat it by {needed - majority:.2f}"
+    if share >= float(check.params.get("stuck", 0.9)):
+        message = f"the model predicts class {values[counts.argmax()]} for {share:.0%} of the test images: it is stuck on one class ({text})"
+    causes = []
+    input_max = observed.get("input_max")
+    if is_numeric(input_max) and float(input_max) > float(check.params.get("max_input", 2.0)):
+        causes.append(f"the images reach the model unscaled (values up to {float(input_max):g}): divide them by 255")
+    rates = [float(np.asarray(r)) for r in observed.get("learning_rates") or [] if is_numeric(r) and np.size(r) == 1]
+    if rates and max(rates) > float(check.params.get("max_learning_rate", 0.1)):
+        causes.append(f"the learning rate {max(rates):g} is far too large")
+    sums = observed.get("output_row_sums")
+    if is_numeric(sums) and np.size(sums) and not np.allclose(sums, 1, atol=1e-3) and not any(observed.get("from_logits") or []):
+        causes.append("its outputs are not probabilities (rows sum to "
+                      f"{float(np.ravel(sums)[0]):.3g}, …) while the loss expects probabilities: is the last softmax missing?")
+    if causes:
+        message += "; " + " and ".join(causes)
+    return Outcome(False, message, f"≥ {needed:.3f}", f"{accuracy:.3f}")

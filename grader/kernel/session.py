@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from . import processes, sandbox
 from .channel import read_response
 
 TIMEOUT_ENAME = "CellTimeoutError"
 STREAM_KEEP = 20_000  # characters of a cell's printed output kept for checks
+PROBE_OUTPUT_BYTES = 64_000_000  # the largest answer a probe cell may send back
 
 
 @dataclass
@@ -54,6 +55,9 @@ class RunResult:
     probe_failures: dict[str, str] = field(default_factory=dict)
     kernel_died_at: int | None = None  # the notebook cell that killed the kernel
     dead: bool = False  # the kernel is gone (killed by a cell or by a probe)
+    memory_exceeded: bool = False  # the grader stopped the kernel at its memory limit
+    peak_memory: int = 0
+    output_dropped: int = 0  # bytes of output not kept
     execute_s: float = 0.0
     probe_s: float = 0.0
 
@@ -62,6 +66,38 @@ class RunResult:
 class Limits:
     cell_timeout: float
     notebook_timeout: float
+    memory_bytes: int | None = None  # resident memory of the kernel and all it started
+    output_bytes: int = 1_000_000  # output kept per cell; the rest is dropped, not stored
+    file_bytes: int = 256 * 2**20  # largest file the kernel may write (RLIMIT_FSIZE)
+
+
+class _CappedClient(NotebookClient):
+    """An nbclient client that keeps at most `cap` bytes of output per cell, dropping the rest.
+
+    A cell printing 200 MB must not grow the grader's memory or the report.
+    """
+
+    cap: int = 1_000_000
+    dropped: int = 0
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+        kept = sum(len(o.get("text", "")) + sum(len(str(v)) for v in o.get("data", {}).values()) for o in outs)
+        if kept + size > self.cap:
+            self.dropped += size
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _limit_files(file_bytes: int):
+    """Runs in the kernel's process before exec: files it writes stay under a size cap."""
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return apply
 
 
 def _code_cell(source: str) -> nbformat.NotebookNode:
@@ -76,15 +112,21 @@ def _stream_text(outputs: list) -> str:
 class KernelSession:
     """Runs one prepared notebook in a fresh kernel, then its probe cells."""
 
-    def __init__(self, nb: nbformat.NotebookNode, *, workdir: str, env: dict[str, str], limits: Limits, preamble: str):
+    def __init__(self, nb: nbformat.NotebookNode, *, workdir: str, env: dict[str, str], limits: Limits, preamble: str,
+                 hidden: list[Path] = (), readable: list[Path] = ()):
         self.nb = nb
         self.workdir = workdir
-        self.env = env
         self.limits = limits
         self.preamble = preamble
         self._reply: dict = {}
-        self.client = NotebookClient(
+        self.tracked: dict[int, bytes] = {}
+        self.isolation = sandbox.available()
+        home = Path(workdir)
+        self.env = {**env, "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"), "KERAS_HOME": str(home / ".keras")}
+        self.km = sandbox.sandboxed_manager(home, list(hidden), list(readable)) if self.isolation.tool == "bubblewrap" else None
+        self.client = _CappedClient(
             nb,
+            km=self.km,
             kernel_name="python3",
             timeout=max(1, int(limits.cell_timeout)),
             allow_errors=True,
@@ -95,6 +137,7 @@ class KernelSession:
             resources={"metadata": {"path": workdir}},
             on_cell_executed=self._on_cell_executed,
         )
+        self.client.cap = limits.output_bytes
 
     def _on_cell_executed(self, cell, cell_index, execute_reply):
         self._reply = execute_reply or {}
@@ -108,26 +151,55 @@ class KernelSession:
     async def _execute_hidden(self, cell, timeout: float) -> dict:
         """Run a cell of the grader's own; nbclient wants it in the notebook, briefly."""
         self.nb.cells.append(cell)
+        self.client.cap = PROBE_OUTPUT_BYTES  # a probe's answer (e.g. 10,000 predictions) is no student output
         try:
             return await self._execute(cell, len(self.nb.cells) - 1, timeout, store_history=False)
         finally:
+            self.client.cap = self.limits.output_bytes
             self.nb.cells.pop()
 
     async def run(self, probes: list[ProbeCall], captures: dict[int, list[ProbeCall]] | None = None) -> RunResult:
         """Run the notebook, the `captures` right after their cells, then the `probes`."""
         self.captures = captures or {}
         result = RunResult()
-        pgid = None
+        monitor, pgid = None, None
         try:
-            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # kernel logs are not for the student
-            async with self.client.async_setup_kernel(env=self.env, cwd=self.workdir, **quiet):
-                pgid = getattr(self.client.km.provisioner, "pgid", None)
+            launch = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,  # kernel logs are not for the student
+                      "preexec_fn": _limit_files(self.limits.file_bytes)}
+            async with self.client.async_setup_kernel(env=self.env, cwd=self.workdir, **launch):
+                pid = getattr(self.client.km.provisioner, "pid", None)
+                monitor = asyncio.ensure_future(self._watch(pid, result)) if pid else None
                 await self._execute_hidden(_code_cell(self.preamble), 60)
                 await self._run_cells(result)
                 await self._run_probes(probes, result)
+                if pid:
+                    self.tracked.update(processes.descendants(pid))  # last look before the kernel goes
+                pgid = getattr(self.client.km.provisioner, "pgid", None)
         finally:
-            _kill_group(pgid)
+            if monitor is not None:
+                monitor.cancel()
+            if self.km is not None and self.km.has_kernel:  # nbclient leaves a kernel it did not start
+                try:
+                    await self.km.shutdown_kernel(now=True)
+                except Exception:
+                    pass
+            processes.kill_all(self.tracked)
+            processes.kill_group(pgid)
+            result.output_dropped = self.client.dropped
         return result
+
+    async def _watch(self, pid: int, result: RunResult) -> None:
+        """Track every process the kernel starts; stop them all past the memory limit."""
+        while True:
+            tree = processes.descendants(pid)
+            self.tracked.update(tree)
+            used = processes.resident_bytes(tree)
+            result.peak_memory = max(result.peak_memory, used)
+            if self.limits.memory_bytes and used > self.limits.memory_bytes:
+                result.memory_exceeded = True
+                processes.kill_all(tree)
+                return
+            await asyncio.sleep(0.2)
 
     async def _run_cells(self, result: RunResult) -> None:
         start = time.monotonic()
@@ -144,7 +216,12 @@ class KernelSession:
                 reply = await self._execute(cell, index, min(self.limits.cell_timeout, remaining))
             except DeadKernelError:
                 result.kernel_died_at, result.dead = index, True
-                result.cells.append(CellRecord(index, "dead_kernel", "DeadKernelError", "the kernel died while running this cell"))
+                if result.memory_exceeded:
+                    cap = self.limits.memory_bytes / 2**30
+                    record = CellRecord(index, "dead_kernel", "MemoryLimit", f"memory limit: the kernel went over {cap:.1f} GiB and was stopped")
+                else:
+                    record = CellRecord(index, "dead_kernel", "DeadKernelError", "the kernel died while running this cell")
+                result.cells.append(record)
                 continue
             record = CellRecord(index, "ok", stdout=_stream_text(cell.outputs), seconds=time.monotonic() - began)
             if reply.get("status") == "error":
@@ -172,16 +249,6 @@ class KernelSession:
                 result.probe_failures[probe.key] = f"checking it took longer than {probe.timeout:.0f} s"
             result.responses[probe.key] = read_response(cell.outputs, probe.token)
         result.probe_s += time.monotonic() - start
-
-
-def _kill_group(pgid: int | None) -> None:
-    """Kill whatever is left of the kernel's process group."""
-    if not pgid or pgid == os.getpgrp():
-        return
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def run_session(session: KernelSession, probes: list[ProbeCall]) -> RunResult:

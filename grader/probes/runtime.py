@@ -146,19 +146,24 @@ class Context:
                     self.ns[name] = old
 
     @contextlib.contextmanager
-    def fresh_optimizers(self):
+    def fresh_optimizers(self, variables=None):
         """Rebind every Keras optimizer in the namespace to a fresh copy.
 
         Keras 3 optimizers refuse variables other than those they first saw,
         so a check with new variables needs a new optimizer of the same kind
-        and learning rate.
+        and learning rate. Given the `variables`, each copy is built for them
+        (a `tf.function` may not create an optimizer's variables later).
         """
         fresh = {}
         for name, value in list(self.ns.items()):
             kind = type(value)
+            if isinstance(value, type):
+                continue
             if all(hasattr(kind, a) for a in ("apply_gradients", "get_config", "from_config")):
                 try:
                     fresh[name] = kind.from_config(value.get_config())
+                    if variables is not None:
+                        fresh[name].build(list(variables))
                 except Exception:
                     continue
         with self.substitute(**fresh):

@@ -1,0 +1,1 @@
+"""Reports in other tools' formats (one module per tool)."""
