@@ -60,5 +60,17 @@ def real_reports(sample_batch_run):
     return {name: json.loads((out / f"{stem}.json").read_text()) for name, stem in files.items()}
 
 
+def grade_all(jobs: dict[str, tuple[Path, tuple[str, ...]]], out_dir: Path) -> dict[str, dict]:
+    """Grade several notebooks (see `grade_many`); every one must be graded; their reports by name."""
+    results = grade_many(jobs, out_dir)
+    for name, (proc, report) in results.items():
+        assert proc.returncode == 0, (name, proc.stderr[-2000:])
+    return {name: report for name, (proc, report) in results.items()}
+
+
+def item(report: dict, item_id: str) -> dict:
+    return next(i for i in report["items"] if i["id"] == item_id)
+
+
 def statuses(report: dict) -> dict[str, str]:
     return {item["id"]: item["status"] for item in report["items"]}

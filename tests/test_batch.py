@@ -9,7 +9,6 @@ import sys
 import time
 
 import distributed
-import pytest
 from batch_fixtures import small_batch
 
 GRADE = [sys.executable, "-m", "grader"]

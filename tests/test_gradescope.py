@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from batch_fixtures import sample_batch  # noqa: F401  (documents where the batch's files come from)
 
 from grader.export.gradescope import GradescopeResults, to_gradescope
 from grader.report import Report

@@ -8,7 +8,6 @@ from pathlib import Path
 import nbformat
 
 from grader.grade import DATA_DIR, PACKAGE_ROOT, SHIMS, kernel_env
-from grader.kernel.sandbox import available
 from grader.kernel.session import KernelSession, Limits
 from grader.rubric import load_assignment
 

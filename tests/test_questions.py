@@ -1,11 +1,10 @@
 """Answers with no fixed name (week3-questions, lab01-math), manual review, overrides, detection."""
 
-import json
 import subprocess
 import sys
 
 import pytest
-from conftest import NOTEBOOKS, grade_many, statuses
+from conftest import NOTEBOOKS, grade_all, item, statuses
 from questions import write_all
 
 from grader.grade import AmbiguousAssignment, detect_assignment
@@ -24,14 +23,8 @@ def question_reports(tmp_path_factory):
     for name, path in small.items():
         assignment = "lab01-math" if name.startswith(("lab01", "rank2")) else "week3-questions"
         jobs[name] = (path, ("-a", assignment))
-    results = grade_many(jobs, tmp_path_factory.mktemp("question-reports"))
-    for name, (proc, report) in results.items():
-        assert proc.returncode == 0, (name, proc.stderr[-2000:])
-    return {name: report for name, (proc, report) in results.items()}
+    return grade_all(jobs, tmp_path_factory.mktemp("question-reports"))
 
-
-def item(report, item_id):
-    return next(i for i in report["items"] if i["id"] == item_id)
 
 
 def test_week3_questions(question_reports):

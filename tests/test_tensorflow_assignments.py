@@ -6,7 +6,7 @@ that grading is repeatable), two at a time.
 
 import numpy as np
 import pytest
-from conftest import NOTEBOOKS, grade_many, statuses
+from conftest import NOTEBOOKS, grade_all, item, statuses
 from tf_variants import FAILS, assignment_of, write_all
 
 from grader.checks.rules import RULES, printed_values
@@ -23,14 +23,8 @@ def tf_reports(tmp_path_factory):
         "mit_again": (NOTEBOOKS / "mit_lab1_tensorflow.ipynb", ("-a", "mit-lab1")),
     }
     jobs.update({name: (path, ("-a", assignment_of(name))) for name, path in notebooks.items()})
-    results = grade_many(jobs, tmp_path_factory.mktemp("tf-reports"))
-    for name, (proc, report) in results.items():
-        assert proc.returncode == 0, (name, proc.stderr[-2000:])
-    return {name: report for name, (proc, report) in results.items()}
+    return grade_all(jobs, tmp_path_factory.mktemp("tf-reports"))
 
-
-def item(report, item_id):
-    return next(i for i in report["items"] if i["id"] == item_id)
 
 
 def test_dnn_backprop_sample(tf_reports):
