@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -58,16 +59,23 @@ def alive(pid: int) -> bool:
     return fields is not None and fields[0] != b"Z"
 
 
-def kill_all(tracked: dict[int, bytes]) -> None:
-    """SIGKILL every tracked process that is still the same process (same start time)."""
+def kill_all(tracked: dict[int, bytes], wait: float = 2.0) -> None:
+    """SIGKILL every tracked process that is still the same process (same start time), and see them go."""
+    killed = []
     for pid, started in tracked.items():
         fields = _stat(pid)
         if pid == os.getpid() or fields is None or fields[19] != started:
             continue
         try:
             os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
         except (ProcessLookupError, PermissionError):
             pass
+    deadline = time.monotonic() + wait  # a signal is delivered, not obeyed, when os.kill returns
+    while killed and time.monotonic() < deadline:
+        killed = [pid for pid in killed if (fields := _stat(pid)) is not None and fields[0] != b"Z" and fields[19] == tracked[pid]]
+        if killed:
+            time.sleep(0.02)
 
 
 def kill_group(pgid: int | None) -> None:
