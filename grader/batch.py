@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 
 from . import __version__
 from .expected import reference_source
-from .gradebook import write_atomic
+from .atomic import write_atomic
 from .grade import grade_notebook, reference_answers
 from .notebook import NotebookRejected, load
 from .report import Report, SubmissionRef

@@ -25,7 +25,8 @@ from .notebook import NotebookRejected, load
 from .render import render_html
 from .student import BundleError, export_student, summary_line
 from .validate import validate
-from .gradebook import summarise, write_atomic, write_gradebook
+from .atomic import write_atomic
+from .gradebook import summarise, write_gradebook
 from .similarity import write_csv
 from .overrides import OverridesError, apply_overrides, read_overrides
 from .report import Report, report_schema

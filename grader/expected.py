@@ -19,9 +19,11 @@ import os
 import subprocess
 import sys
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from . import __version__
+from .atomic import write_atomic
 from .data import dataset_digest
 from .probes import runtime
 
@@ -29,14 +31,17 @@ REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 PROBES_DIR = Path(__file__).resolve().parent / "probes"
 
 
+@cache
 def reference_source(module: str) -> str:
     return (REFERENCE_DIR / f"{module}.py").read_text(encoding="utf-8")
 
 
+@cache
 def probe_source(probe: str) -> str:
     return (PROBES_DIR / f"{probe.rsplit('.', 1)[0]}.py").read_text(encoding="utf-8")
 
 
+@cache
 def runtime_source() -> str:
     return Path(runtime.__file__).read_text(encoding="utf-8")
 
@@ -98,11 +103,7 @@ class ExpectedAnswers:
         return self._answers
 
     def _store(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(self._answers, f)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(self._answers))
 
 
 def answer(request: dict) -> dict:

@@ -88,17 +88,6 @@ def _cells_summary(nb, result: RunResult) -> Cells:
     )
 
 
-def _explain_missing(result: ItemResult, item: Item, nb, cells: Cells) -> ItemResult:
-    """A missing object whose cell raised: say which cell and why."""
-    if result.status != "missing":
-        return result
-    for error in cells.errors:
-        if any(name in nb.cells[error.cell].source for name in item.names):
-            result.feedback += f" Cell {error.cell}, which mentions it, raised {error.ename}: {error.evalue}"
-            break
-    return result
-
-
 def _probe_call(probe: Probe, timeout: float, with_reference: bool = True) -> ProbeCall:
     request = probe.request
     reference = reference_source(request["reference"]) if request.get("reference") and with_reference else None
@@ -197,16 +186,16 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         cells.kernel_died_at = min(removed)
     defined = defining_cells(nb)
     question_cells = {a.question for found in anchors.values() for a in found if a.question is not None}
+    printed = {record.index: record.stdout for record in result.cells}
     items = []
     for item in assignment.items:
         evidence = Evidence(
             nb=nb, cells=cells, anchors=anchors[item.id], responses=result.responses, expected=answers.get(item.id),
             found_cell=next((defined[n] for n in item.names if n in defined), None),
             problem=result.probe_failures.get(item.id) or (f"the kernel died at cell {result.kernel_died_at}" if result.dead else None),
-            question_cells=question_cells, cell_stdout={record.index: record.stdout for record in result.cells},
+            question_cells=question_cells, cell_stdout=printed,
         )
-        judged = _explain_missing(illustrate(item, KINDS[item.kind].judge(item, evidence), result.responses.get(item.id), answers.get(item.id)),
-                                  item, nb, cells)
+        judged = illustrate(item, KINDS[item.kind].judge(item, evidence), result.responses.get(item.id), answers.get(item.id))
         items.append(_lost_with_cell(judged, item, evidence, removed))
     report = Report(
         grader_version=__version__,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import write_atomic
 from .report import Report
 
 FIXED_COLUMNS = ["file", "status", "score", "max_score"]
@@ -30,15 +29,6 @@ def gradebook_rows(reports: dict[str, Report], ids: list[str]) -> list[dict[str,
         row.update({item: scores.get(item, "") for item in ids})
         rows.append(row)
     return rows
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that a reader (or a killed batch) sees the old or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def write_gradebook(reports: dict[str, Report], path: Path, preferred: list[str] = ()) -> list[str]:

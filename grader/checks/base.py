@@ -158,6 +158,12 @@ class ProbeCheck(CheckKind):
         return [Probe(item.id, request, after_cell=after)]
 
     def judge(self, item: Item, evidence: Evidence) -> ItemResult:
+        result = self._judge(item, evidence)
+        if result.status in ("fail", "error", "missing"):
+            result.feedback += cell_error_note(item, evidence, result.feedback)
+        return result
+
+    def _judge(self, item: Item, evidence: Evidence) -> ItemResult:
         anchor = evidence.anchors[0] if evidence.anchors else None
         if anchor is not None and not anchor.found and not item.names:
             looked = "; ".join(f"“{q.text}”" for q in item.questions)
@@ -189,17 +195,17 @@ class ProbeCheck(CheckKind):
         if anchor is not None and anchor.found:
             observed["printed"] = "\n".join(evidence.cell_stdout.get(i, "") for i in anchor.answers)
         error = response_error(response)
-        result = scored(item, self.verdicts(item, observed, parse_observations(expected), error), error, found=found)
-        if result.status != "pass":
-            result.feedback += _defining_cell_errors(item, evidence, result.feedback)
-        return result
+        return scored(item, self.verdicts(item, observed, parse_observations(expected), error), error, found=found)
 
 
-def _defining_cell_errors(item: Item, evidence: Evidence, feedback: str) -> str:
-    """A cell that should have defined one of the item's names raised: say which, and why."""
-    for error in evidence.cells.errors:
-        bound = [n for n in item.names if n in bound_names(evidence.nb.cells[error.cell].source)]
-        if bound:
-            name = next((n for n in bound if f"`{n}`" in feedback), bound[0])
-            return f" Cell {error.cell}, which defines `{name}`, raised {error.ename}: {error.evalue}"
+def cell_error_note(item: Item, evidence: Evidence, feedback: str) -> str:
+    """A cell that defines (or else mentions) one of the item's names raised: say which, and why."""
+    for mention in (False, True):
+        for error in evidence.cells.errors:
+            source = evidence.nb.cells[error.cell].source
+            names = [n for n in item.names if (n in source if mention else n in bound_names(source))]
+            if names:
+                name = next((n for n in names if f"`{n}`" in feedback), names[0])
+                how = "mentions" if mention else "defines"
+                return f" Cell {error.cell}, which {how} `{name}`, raised {error.ename}: {error.evalue}"
     return ""

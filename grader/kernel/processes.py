@@ -54,17 +54,17 @@ def resident_bytes(pids) -> int:
     return total
 
 
-def alive(pid: int) -> bool:
+def alive(pid: int, started: bytes | None = None) -> bool:
+    """Running (not a zombie), and, given its start time, still the same process."""
     fields = _stat(pid)
-    return fields is not None and fields[0] != b"Z"
+    return fields is not None and fields[0] != b"Z" and (started is None or fields[19] == started)
 
 
 def kill_all(tracked: dict[int, bytes], wait: float = 2.0) -> None:
     """SIGKILL every tracked process that is still the same process (same start time), and see them go."""
     killed = []
     for pid, started in tracked.items():
-        fields = _stat(pid)
-        if pid == os.getpid() or fields is None or fields[19] != started:
+        if pid == os.getpid() or not alive(pid, started):
             continue
         try:
             os.kill(pid, signal.SIGKILL)
@@ -73,7 +73,7 @@ def kill_all(tracked: dict[int, bytes], wait: float = 2.0) -> None:
             pass
     deadline = time.monotonic() + wait  # a signal is delivered, not obeyed, when os.kill returns
     while killed and time.monotonic() < deadline:
-        killed = [pid for pid in killed if (fields := _stat(pid)) is not None and fields[0] != b"Z" and fields[19] == tracked[pid]]
+        killed = [pid for pid in killed if alive(pid, tracked[pid])]
         if killed:
             time.sleep(0.02)
 
