@@ -4,6 +4,8 @@ The 20 are copies and single-defect variants of the DLwP walkthrough (see
 tests/variants.py) and the week-3 notebook's questions. Prints the wall
 time of both, submissions per minute, the ratio, and the batch's peak
 memory (the sum over the grader's process tree, sampled every 0.5 s).
+The batch runs twice: with kernels started ahead of use (the default) and
+with `--no-warm`, each kernel started on demand.
 
     python benchmarks/bench_batch.py [--workers N]
 """
@@ -65,6 +67,26 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def timed_batch(command: list[str]) -> tuple[float, int, str]:
+    """Wall time, peak memory of the process tree, and the summary's line about kernels started ahead."""
+    peak = [0]
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def sample():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], tree_rss(proc.pid))
+            time.sleep(0.5)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out, _ = proc.communicate()
+    sampler.join()
+    seconds = time.perf_counter() - start
+    line = next((l for l in out.splitlines() if l.startswith("kernels started ahead")), "")
+    return seconds, peak[0], line
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=None)
@@ -73,26 +95,18 @@ def main() -> None:
         tmp = Path(tmp)
         (tmp / "subs").mkdir()
         paths = make_batch(tmp / "subs")
-        command = [sys.executable, "-m", "grader", str(tmp / "subs"), "-a", "dlwp-ch2", "--out", str(tmp / "out")]
-        if args.workers:
-            command += ["--workers", str(args.workers)]
         print("warming the reference cache …", flush=True)
         subprocess.run([sys.executable, "-m", "grader", str(paths[0]), "-a", "dlwp-ch2"], check=True, capture_output=True)
-        peak = [0]
-        start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def sample():
-            while proc.poll() is None:
-                peak[0] = max(peak[0], tree_rss(proc.pid))
-                time.sleep(0.5)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        proc.wait()
-        sampler.join()
-        batch = time.perf_counter() - start
-        print(f"batch: {batch:.1f} s, {60 * len(paths) / batch:.1f} submissions/min, peak memory {peak[0] / 2**30:.2f} GiB", flush=True)
+        times = {}
+        for mode in ("--warm", "--no-warm"):
+            command = [sys.executable, "-m", "grader", str(tmp / "subs"), "-a", "dlwp-ch2", "--out", str(tmp / f"out{mode}"), mode]
+            if args.workers:
+                command += ["--workers", str(args.workers)]
+            times[mode], peak, summary = timed_batch(command)
+            print(f"batch {mode}: {times[mode]:.1f} s, {60 * len(paths) / times[mode]:.1f} submissions/min, "
+                  f"peak memory {peak / 2**30:.2f} GiB; {summary}", flush=True)
+        batch = times["--warm"]
+        print(f"kernels started ahead save {times['--no-warm'] - batch:.1f} s ({times['--no-warm'] / batch:.3f}x)", flush=True)
         start = time.perf_counter()
         for path in paths:
             subprocess.run([sys.executable, "-c", BARE, str(path), "dlwp-ch2"], check=True, capture_output=True)

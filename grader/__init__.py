@@ -3,7 +3,7 @@
 The names an instructor's script needs; everything else may move.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .grade import grade_notebook  # noqa: E402  (after __version__, which the modules read)
 from .report import Report  # noqa: E402

@@ -6,6 +6,10 @@ atomically as soon as it is done, so a batch killed halfway keeps every
 finished report. Running the same command again skips the submissions whose
 report is current (same file content, assignment version and grader
 version). The reference answers are computed once, before any worker starts.
+
+Each worker keeps the kernel for its next submission starting while it
+grades the current one (`grader.kernel.pool`), except near the end of the
+batch, when no next submission may come its way.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from . import __version__
 from .expected import reference_source
 from .atomic import write_atomic
 from .grade import grade_notebook, reference_answers
+from .kernel import pool as kernel_pool
 from .notebook import NotebookRejected, load
 from .report import Report, SubmissionRef
 from .rubric import Assignment
@@ -73,18 +78,24 @@ def current_report(report_file: Path, submission: Path, assignment: Assignment) 
     return report if same else None
 
 
-def grade_to_file(submission: str, assignment_id: str, report_file: str, limits: dict) -> dict:
-    """Grade one submission and write its report; whatever happens, a report is written."""
+def grade_to_file(submission: str, assignment_id: str, report_file: str, limits: dict, warm: bool = False,
+                  ahead: bool = False) -> dict:
+    """Grade one submission and write its report; whatever happens, a report is written.
+
+    With `warm`, the kernel comes from this process's pool (perhaps started while
+    the previous submission was graded); with `ahead`, the next one starts now.
+    """
     path = Path(submission)
     try:
-        report = grade_notebook(path, assignment_id, **limits)
+        report = grade_notebook(path, assignment_id, **limits, pool=kernel_pool.shared() if warm else None, ahead=ahead)
     except Exception as exc:  # the grader's own failure must not stop the batch
         report = Report(grader_version=__version__, status="error", reason=f"the grader failed: {type(exc).__name__}: {exc}",
                         submission=SubmissionRef(path=str(path), sha256=file_digest(path)))
     if report.submission.sha256 is None:
         report.submission.sha256 = file_digest(path)
     write_atomic(Path(report_file), report.to_json() + "\n")
-    return {"status": report.status, "score": report.score, "max_score": report.max_score, "seconds": report.timing.total_s}
+    return {"status": report.status, "score": report.score, "max_score": report.max_score, "seconds": report.timing.total_s,
+            "kernel_warm": report.timing.kernel_warm}
 
 
 @dataclass
@@ -95,25 +106,36 @@ class Progress:
     finished: Callable[[str, dict], None] = lambda name, outcome: None
 
 
-def _local(jobs: list[tuple], workers: int):
+def _with_warmth(jobs: list[tuple], workers: int, warm: bool) -> list[tuple]:
+    """Each job with (warm, ahead): start a next kernel only while more jobs than workers remain."""
+    return [(*job, warm, warm and i < len(jobs) - workers) for i, job in enumerate(jobs)]
+
+
+def _local(jobs: list[tuple], workers: int, warm: bool):
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(grade_to_file, *job): job for job in jobs}
+        futures = {pool.submit(grade_to_file, *job): job for job in _with_warmth(jobs, workers, warm)}
         for future in as_completed(futures):
             yield futures[future], future.result()
 
 
-def _dask(jobs: list[tuple], scheduler: str):
+def _dask(jobs: list[tuple], scheduler: str, warm: bool):
     from distributed import Client, as_completed as dask_completed
 
     with Client(scheduler) as client:
-        futures = {client.submit(grade_to_file, *job, pure=False, key=f"grade-{Path(job[2]).stem}-{time.time_ns()}"): job for job in jobs}
-        for future in dask_completed(futures):
-            yield futures[future], future.result()
+        slots = sum(client.nthreads().values()) or 1
+        futures = {client.submit(grade_to_file, *job, pure=False, key=f"grade-{Path(job[2]).stem}-{time.time_ns()}"): job
+                   for job in _with_warmth(jobs, slots, warm)}
+        try:
+            for future in dask_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            client.run(kernel_pool.close_shared)  # Dask workers outlive the batch: no kernel waits on them
 
 
 def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: int = 2, executor: str = "local",
-              scheduler: str | None = None, limits: dict | None = None, progress: Progress | None = None) -> dict[str, Report]:
+              scheduler: str | None = None, limits: dict | None = None, progress: Progress | None = None,
+              warm: bool = True) -> dict[str, Report]:
     """Grade every submission not already graded; return every report of the batch, keyed by file name."""
     progress = progress or Progress()
     out.mkdir(parents=True, exist_ok=True)
@@ -130,7 +152,7 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
     progress.started(len(jobs), len(reports))
     if jobs:
         reference_answers(assignment).answers()  # once, before the workers need them
-        outcomes = _dask(jobs, scheduler) if executor == "dask" else _local(jobs, workers)
+        outcomes = _dask(jobs, scheduler, warm) if executor == "dask" else _local(jobs, workers, warm)
         for job, outcome in outcomes:
             progress.finished(Path(job[0]).name, outcome)
     for path in submissions:

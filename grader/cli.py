@@ -86,6 +86,7 @@ def grade(
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1, help="Batch: submissions graded at once."),
     executor: str = typer.Option("local", "--executor", help="Batch: `local` (a process pool) or `dask`."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Batch with --executor dask: the scheduler's address."),
+    warm: bool = typer.Option(True, "--warm/--no-warm", help="Batch: start each worker's next kernel while it grades (default), or each on demand."),
     cell_timeout: Optional[float] = typer.Option(None, help="Seconds a cell may run (default: the rubric's)."),
     timeout: Optional[float] = typer.Option(None, help="Seconds the whole notebook may run (default: the rubric's)."),
     memory_limit: Optional[int] = typer.Option(None, "--memory-limit", help="MB of resident memory the kernel may use (default: the rubric's)."),
@@ -113,7 +114,7 @@ def grade(
         bar = _bar(fail_under)
         entries = read_overrides(overrides) if overrides is not None else []
         if out is not None or len(notebooks) > 1 or notebooks[0].is_dir():
-            _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides, html_dir)
+            _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides, html_dir, warm)
             raise typer.Exit(0)
         report = grade_notebook(notebooks[0], assignment, **limits)
         if entries and report.status == "graded":
@@ -170,7 +171,7 @@ def _cell_sources(report: Report) -> list[str] | None:
         return None
 
 
-def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entries, overrides_path, html_dir=None) -> None:
+def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entries, overrides_path, html_dir=None, warm=True) -> None:
     if out is None and len(paths) == 1:
         raise UsageError(f"{paths[0]}: is a directory (to grade the notebooks in it, add --out DIR)")
     if assignment_id is None or out is None:
@@ -203,7 +204,7 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
 
     with bar:
         reports = run_batch(paths, assignment_rubric, out, workers=workers, executor=executor, scheduler=scheduler,
-                            limits=limits, progress=BatchProgress(started, finished))
+                            limits=limits, progress=BatchProgress(started, finished), warm=warm)
     if entries:
         names = report_names(collect(paths))
         for path, name in names.items():
@@ -226,6 +227,9 @@ def _print_summary(summary, pairs, out: Path, console: Console) -> None:
     for item, rate in summary.pass_rates.items():
         table.add_row(item, f"{rate:.0%}")
     console.print(table)
+    if summary.graded:
+        console.print(f"kernels started ahead of use: {summary.warm_kernels} of {summary.graded} (waited {summary.wait_warm_s:.1f} s "
+                      f"for those on average, {summary.wait_cold_s:.1f} s for one started on demand)")
     if summary.slowest:
         console.print("slowest: " + ", ".join(f"{escape(n)} {s:.1f} s" for n, s in summary.slowest))
     if pairs:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +22,8 @@ from .illustrate import illustrate
 from .kernel.channel import probe_cell_source
 from .kernel.preamble import preamble_source
 from .kernel.sandbox import available as available_isolation
-from .kernel.session import KernelSession, Limits, ProbeCall, RunResult
+from .kernel.pool import KernelPool
+from .kernel.session import KernelSession, KernelSpec, Limits, ProbeCall, RunResult
 from .notebook import NotebookRejected, Submission, defining_cells, load, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, Timing
 from .rubric import Assignment, Item, assignment_ids, load_assignment
@@ -122,16 +121,19 @@ def _without(nb, removed: dict):
     return nb
 
 
-def _run(nb, assignment: Assignment, limits: Limits, preamble: str, probes: list, captures: dict, hidden: list[Path]) -> RunResult:
-    """One fresh kernel in one fresh working directory."""
-    workdir = tempfile.mkdtemp(prefix="grader-run-")
-    try:
-        session = KernelSession(nb, workdir=workdir, env=kernel_env(assignment), limits=limits, preamble=preamble,
-                                hidden=[PACKAGE_ROOT, cache_dir().parent, *hidden],
-                                readable=[DATA_DIR, SHIMS, *{Path(p).parent for p in dataset_paths(assignment.datasets).values()}])
-        return asyncio.run(session.run(probes, captures))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path]) -> KernelSpec:
+    """How this assignment's kernels start: environment, limits, preamble and what they may see."""
+    datasets = dataset_paths(assignment.datasets)
+    return KernelSpec.make(kernel_env(assignment), limits, preamble_source(assignment.seed, datasets, assignment.preload),
+                           hidden=[PACKAGE_ROOT, cache_dir().parent, *hidden],
+                           readable=[DATA_DIR, SHIMS, *{Path(p).parent for p in datasets.values()}])
+
+
+def _run(nb, spec: KernelSpec, probes: list, captures: dict, pool: KernelPool | None, ahead: bool) -> RunResult:
+    """One fresh kernel in one fresh working directory: from the pool, started ahead, or started now."""
+    if pool is not None:
+        return pool.run(spec, nb, probes, captures, ahead=ahead)
+    return asyncio.run(KernelSession(spec).run(nb, probes, captures))
 
 
 def _lost_with_cell(result: ItemResult, item: Item, evidence: Evidence, removed: dict) -> ItemResult:
@@ -149,7 +151,9 @@ def _lost_with_cell(result: ItemResult, item: Item, evidence: Evidence, removed:
 
 def grade_submission(submission: Submission, assignment: Assignment, *, detected: bool = False,
                      cell_timeout: float | None = None, notebook_timeout: float | None = None,
-                     memory_mb: int | None = None, hidden: list[str] = ()) -> Report:
+                     memory_mb: int | None = None, hidden: list[str] = (), pool: KernelPool | None = None,
+                     ahead: bool = True) -> Report:
+    """Grade one loaded submission; with a `pool`, its kernel may have been started ahead (and, with `ahead`, the next one is)."""
     started = time.monotonic()
     nb = prepare(submission.nb)
     located = locate_all(nb, {f"{item.id}#{i}": q.texts for item in assignment.items for i, q in enumerate(item.questions)})
@@ -169,11 +173,10 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
     limits = Limits(cell_timeout or rubric.cell_timeout_s, notebook_timeout or rubric.notebook_timeout_s,
                     memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
                     file_bytes=rubric.file_mb * 2**20)
-    preamble = preamble_source(assignment.seed, dataset_paths(assignment.datasets))
+    spec = kernel_spec(assignment, limits, [submission.path.resolve().parent, *map(Path, hidden)])
     removed: dict[int, CellError] = {}
     for attempt in range(MAX_RERUNS + 1):
-        result = _run(_without(nb, removed), assignment, limits, preamble, after_notebook, captures,
-                      [submission.path.resolve().parent, *map(Path, hidden)])
+        result = _run(_without(nb, removed), spec, after_notebook, captures, pool, ahead)
         if result.kernel_died_at is None or attempt == MAX_RERUNS:
             break
         dead = next(r for r in result.cells if r.index == result.kernel_died_at)
@@ -207,7 +210,8 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         items=items,
         cells=cells,
         isolation=available_isolation(),
-        timing=Timing(total_s=round(time.monotonic() - started, 2), execute_s=round(result.execute_s, 2), checks_s=round(result.probe_s, 2)),
+        timing=Timing(total_s=round(time.monotonic() - started, 2), execute_s=round(result.execute_s, 2), checks_s=round(result.probe_s, 2),
+                      kernel_wait_s=round(result.kernel_wait_s, 2), kernel_warm=result.kernel_warm),
     )
     return public_scope(report, assignment)
 

@@ -48,6 +48,9 @@ class Summary:
     failed: int
     pass_rates: dict[str, float]
     slowest: list[tuple[str, float]]
+    warm_kernels: int = 0  # graded in a kernel started ahead of use
+    wait_warm_s: float = 0.0  # mean wait for a ready kernel, when it was started ahead …
+    wait_cold_s: float = 0.0  # … and when it was started on demand
 
 
 def summarise(reports: dict[str, Report], ids: list[str], slowest: int = 3) -> Summary:
@@ -57,10 +60,15 @@ def summarise(reports: dict[str, Report], ids: list[str], slowest: int = 3) -> S
         statuses = [i.status for r in graded.values() for i in r.items if i.id == item]
         rates[item] = sum(s == "pass" for s in statuses) / len(statuses) if statuses else 0.0
     times = sorted(((n, r.timing.total_s) for n, r in graded.items()), key=lambda p: -p[1])
+    warm = [r.timing.kernel_wait_s for r in graded.values() if r.timing.kernel_warm]
+    cold = [r.timing.kernel_wait_s for r in graded.values() if not r.timing.kernel_warm]
     return Summary(
         graded=len(graded),
         rejected=sum(r.status == "rejected" for r in reports.values()),
         failed=sum(r.status == "error" for r in reports.values()),
         pass_rates=rates,
         slowest=times[:slowest],
+        warm_kernels=len(warm),
+        wait_warm_s=sum(warm) / len(warm) if warm else 0.0,
+        wait_cold_s=sum(cold) / len(cold) if cold else 0.0,
     )

@@ -115,6 +115,8 @@ class Timing(BaseModel):
     total_s: float = 0.0
     execute_s: float = 0.0
     checks_s: float = 0.0
+    kernel_wait_s: float = Field(default=0.0, description="how long grading waited for a ready kernel (started, preamble run)")
+    kernel_warm: bool = Field(default=False, description="the kernel was started ahead of use (batch grading), not on demand")
 
 
 class Report(BaseModel):

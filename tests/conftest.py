@@ -74,3 +74,19 @@ def item(report: dict, item_id: str) -> dict:
 
 def statuses(report: dict) -> dict[str, str]:
     return {item["id"]: item["status"] for item in report["items"]}
+
+
+def kernel_pids() -> set[int]:
+    """Live processes running an IPython kernel (to show that none is left behind)."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"ipykernel_launcher" in cmd and state != "Z":
+            found.add(int(pid))
+    return found

@@ -10,6 +10,7 @@ import time
 
 import distributed
 from batch_fixtures import small_batch
+from conftest import kernel_pids
 
 GRADE = [sys.executable, "-m", "grader"]
 
@@ -78,13 +79,21 @@ def test_similarity_finds_the_disguised_copy_only(tmp_path):
         pairs = [(r["item"], r["submission_a"], r["submission_b"]) for r in csv.DictReader(f)]
     assert pairs == [("naive_relu", "alice.ipynb", "bob.ipynb")]
     assert "alice.ipynb ~ bob.ipynb" in proc.stdout
+    # each of the two workers started its first kernel on demand and every later one while grading the one before
+    warm = int(re.search(r"kernels started ahead of use: (\d+) of 7", proc.stdout).group(1))
+    assert warm >= 5
 
 
 def test_dask_executor_gives_the_same_gradebook(tmp_path):
+    """… as the local executor with every kernel started on demand: kernels started ahead change nothing but time."""
     src = small_batch(tmp_path / "src")
-    local = batch(src, tmp_path / "local")
+    before = kernel_pids()
+    local = batch(src, tmp_path / "local", "--no-warm")
     assert local.returncode == 0
+    assert "kernels started ahead of use: 0 of 7" in local.stdout
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         remote = batch(src, tmp_path / "dask", "--executor", "dask", "--scheduler", cluster.scheduler_address)
+        assert kernel_pids() - before == set()  # the workers live on; no kernel waits on them after the batch
     assert remote.returncode == 0, remote.stderr[-2000:]
+    assert re.search(r"kernels started ahead of use: [1-9] of 7", remote.stdout)
     assert (tmp_path / "local" / "grades.csv").read_text() == (tmp_path / "dask" / "grades.csv").read_text()

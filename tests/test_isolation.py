@@ -2,23 +2,21 @@
 
 import asyncio
 import socket
-import tempfile
 from pathlib import Path
 
 import nbformat
 
 from grader.grade import DATA_DIR, PACKAGE_ROOT, SHIMS, kernel_env
-from grader.kernel.session import KernelSession, Limits
+from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.rubric import load_assignment
 
 
 def run(cells):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    with tempfile.TemporaryDirectory() as workdir:
-        session = KernelSession(nb, workdir=workdir, env=kernel_env(load_assignment("dlwp-ch2")), limits=Limits(30, 60),
-                                preamble="", hidden=[PACKAGE_ROOT], readable=[DATA_DIR, SHIMS])
-        result = asyncio.run(session.run([]))
+    session = KernelSession(KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(30, 60), "",
+                                            hidden=[PACKAGE_ROOT], readable=[DATA_DIR, SHIMS]))
+    result = asyncio.run(session.run(nb, []))
     return [r.stdout.strip() for r in result.cells], session.isolation
 
 

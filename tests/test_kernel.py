@@ -1,13 +1,13 @@
 """Running a notebook in a fresh kernel: errors, time limits, shell escapes, offline data, clean-up."""
 
+import asyncio
 import os
-import tempfile
 
 import nbformat
 
 from grader.data import dataset_paths
 from grader.kernel.preamble import preamble_source
-from grader.kernel.session import KernelSession, Limits
+from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.grade import kernel_env
 from grader.rubric import load_assignment
 
@@ -15,12 +15,9 @@ from grader.rubric import load_assignment
 def run(cells, cell_timeout=5, notebook_timeout=120):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    env = kernel_env(load_assignment("dlwp-ch2"))
-    with tempfile.TemporaryDirectory() as workdir:
-        session = KernelSession(nb, workdir=workdir, env=env, limits=Limits(cell_timeout, notebook_timeout),
-                                preamble=preamble_source(0, dataset_paths(["mnist"])))
-        import asyncio
-        return asyncio.run(session.run([]))
+    spec = KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(cell_timeout, notebook_timeout),
+                           preamble_source(0, dataset_paths(["mnist"])))
+    return asyncio.run(KernelSession(spec).run(nb, []))
 
 
 def sleeping() -> list[str]:

@@ -3,8 +3,11 @@
 It fixes the seeds, makes shell escapes harmless and redirects dataset
 downloads to the grader's own files: keras' MNIST, and SVHN's
 `train_32x32.mat` / `test_32x32.mat` wherever `scipy.io.loadmat` is pointed
-(a Colab Drive path included). It imports nothing heavy: hooks fire
-when the notebook itself imports TensorFlow or Keras.
+(a Colab Drive path included). The hooks fire when TensorFlow or Keras is
+imported: by the notebook, or by the preamble itself when the assignment
+lists them in `preload` (then a kernel started ahead of use has paid for
+the import before the notebook is known, and every run, single or batch,
+starts from the same state).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import json
 
 _PREAMBLE = r'''
-def _grader_preamble(seed, datasets):
+def _grader_preamble(seed, datasets, preload):
     import importlib.abc, os, random, sys
     import numpy as np
 
@@ -82,12 +85,18 @@ def _grader_preamble(seed, datasets):
 
     import importlib.util
     sys.meta_path.insert(0, AfterImport())
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass  # the notebook's own import will fail the same way, where the student sees it
 
-_grader_preamble(SEED, DATASETS)
+_grader_preamble(SEED, DATASETS, PRELOAD)
 del _grader_preamble
 '''
 
 
-def preamble_source(seed: int, datasets: dict[str, str]) -> str:
-    """The preamble for one run: `datasets` maps a dataset name to its file."""
-    return _PREAMBLE.replace("SEED", str(int(seed))).replace("DATASETS", json.dumps(datasets))
+def preamble_source(seed: int, datasets: dict[str, str], preload: list[str] = ()) -> str:
+    """The preamble for one run: `datasets` maps a dataset name to its file; `preload` names modules to import."""
+    return (_PREAMBLE.replace("SEED", str(int(seed))).replace("DATASETS", json.dumps(datasets))
+            .replace("PRELOAD", json.dumps(list(preload))))

@@ -5,13 +5,19 @@ a preamble before cell 0, a per-cell and a whole-notebook time limit (a cell
 over its limit is interrupted and the run goes on), a record of what each
 cell did, probe cells after the notebook's own, and a kill of the kernel's
 whole process group at the end.
+
+Starting (kernel, client, preamble) is a step of its own, so that a pool
+(`grader.kernel.pool`) can start a kernel before the submission it will run
+is known; `run` starts one itself when nobody did.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,9 +66,12 @@ class RunResult:
     output_dropped: int = 0  # bytes of output not kept
     execute_s: float = 0.0
     probe_s: float = 0.0
+    kernel_wait_s: float = 0.0  # from asking for a kernel to its preamble's end
+    kernel_warm: bool = False  # the kernel was started before this run asked for it
+    kernel_pid: int | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
     cell_timeout: float
     notebook_timeout: float
@@ -100,6 +109,23 @@ def _limit_files(file_bytes: int):
     return apply
 
 
+@dataclass(frozen=True)
+class KernelSpec:
+    """Everything a kernel is started with: two kernels of equal specs are interchangeable until used."""
+
+    env: tuple[tuple[str, str], ...]
+    limits: Limits
+    preamble: str
+    hidden: tuple[str, ...] = ()
+    readable: tuple[str, ...] = ()
+
+    @classmethod
+    def make(cls, env: dict[str, str], limits: Limits, preamble: str, hidden=(), readable=()) -> "KernelSpec":
+        def paths(given) -> tuple[str, ...]:
+            return tuple(sorted({str(Path(p).resolve()) for p in given}))
+        return cls(tuple(sorted(env.items())), limits, preamble, paths(hidden), paths(readable))
+
+
 def _code_cell(source: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_code_cell(source)
 
@@ -110,34 +136,42 @@ def _stream_text(outputs: list) -> str:
 
 
 class KernelSession:
-    """Runs one prepared notebook in a fresh kernel, then its probe cells."""
+    """One kernel, used for one notebook: `start` it (or let `run` do it), `run` the notebook and probes; it then stops."""
 
-    def __init__(self, nb: nbformat.NotebookNode, *, workdir: str, env: dict[str, str], limits: Limits, preamble: str,
-                 hidden: list[Path] = (), readable: list[Path] = ()):
-        self.nb = nb
-        self.workdir = workdir
-        self.limits = limits
-        self.preamble = preamble
+    def __init__(self, spec: KernelSpec):
+        self.spec = spec
+        self.limits = spec.limits
+        self.workdir = tempfile.mkdtemp(prefix="grader-run-")
         self._reply: dict = {}
         self.tracked: dict[int, bytes] = {}
+        self.peak_memory = 0
+        self.memory_exceeded = False
+        self.started_at: float | None = None  # time.monotonic() when the kernel was asked for
+        self.ready_at: float | None = None  # ... and when its preamble had run
+        self.pid: int | None = None
+        self._monitor: asyncio.Future | None = None
+        self._stopped = False
         self.isolation = sandbox.available()
-        home = Path(workdir)
-        self.env = {**env, "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"), "KERAS_HOME": str(home / ".keras")}
-        self.km = sandbox.sandboxed_manager(home, list(hidden), list(readable)) if self.isolation.tool == "bubblewrap" else None
+        home = Path(self.workdir)
+        self.env = {**dict(spec.env), "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
+                    "KERAS_HOME": str(home / ".keras")}
+        self.km = (sandbox.sandboxed_manager(home, [Path(p) for p in spec.hidden], [Path(p) for p in spec.readable])
+                   if self.isolation.tool == "bubblewrap" else None)
+        self.nb = nbformat.v4.new_notebook()
         self.client = _CappedClient(
-            nb,
+            self.nb,
             km=self.km,
             kernel_name="python3",
-            timeout=max(1, int(limits.cell_timeout)),
+            timeout=max(1, int(self.limits.cell_timeout)),
             allow_errors=True,
             interrupt_on_timeout=True,
             error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "the cell ran past its time limit", "traceback": []},
             shutdown_kernel="immediate",
             record_timing=False,
-            resources={"metadata": {"path": workdir}},
+            resources={"metadata": {"path": self.workdir}},
             on_cell_executed=self._on_cell_executed,
         )
-        self.client.cap = limits.output_bytes
+        self.client.cap = self.limits.output_bytes
 
     def _on_cell_executed(self, cell, cell_index, execute_reply):
         self._reply = execute_reply or {}
@@ -158,45 +192,88 @@ class KernelSession:
             self.client.cap = self.limits.output_bytes
             self.nb.cells.pop()
 
-    async def run(self, probes: list[ProbeCall], captures: dict[int, list[ProbeCall]] | None = None) -> RunResult:
-        """Run the notebook, the `captures` right after their cells, then the `probes`."""
-        self.captures = captures or {}
-        result = RunResult()
-        monitor, pgid = None, None
+    async def start(self) -> None:
+        """Start the kernel and its client, watch its processes, run the preamble."""
+        self.started_at = time.monotonic()
+        client = self.client
+        if client.km is None:
+            client.km = client.create_kernel_manager()
+        launch = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,  # kernel logs are not for the student
+                  "preexec_fn": _limit_files(self.limits.file_bytes)}
         try:
-            launch = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,  # kernel logs are not for the student
-                      "preexec_fn": _limit_files(self.limits.file_bytes)}
-            async with self.client.async_setup_kernel(env=self.env, cwd=self.workdir, **launch):
-                pid = getattr(self.client.km.provisioner, "pid", None)
-                monitor = asyncio.ensure_future(self._watch(pid, result)) if pid else None
-                await self._execute_hidden(_code_cell(self.preamble), 60)
-                await self._run_cells(result)
-                await self._run_probes(probes, result)
-                if pid:
-                    self.tracked.update(processes.descendants(pid))  # last look before the kernel goes
-                pgid = getattr(self.client.km.provisioner, "pgid", None)
+            await client.async_start_new_kernel(env=self.env, cwd=self.workdir, **launch)
+            self.pid = getattr(client.km.provisioner, "pid", None)
+            self._monitor = asyncio.ensure_future(self._watch(self.pid)) if self.pid else None
+            await client.async_start_new_kernel_client()
+            await self._execute_hidden(_code_cell(self.spec.preamble), 120)
+        except BaseException:
+            await self.stop()
+            raise
+        self.ready_at = time.monotonic()
+
+    async def alive(self) -> bool:
+        km = self.client.km
+        return not self._stopped and km is not None and await km.is_alive()
+
+    async def stop(self) -> None:
+        """Stop the kernel and every process it started; remove its working directory. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._monitor is not None:
+            self._monitor.cancel()
+        if self.pid:
+            self.tracked.update(processes.descendants(self.pid))  # last look before the kernel goes
+        km = self.client.km
+        pgid = getattr(getattr(km, "provisioner", None), "pgid", None)
+        if km is not None:
+            try:
+                if km.has_kernel:
+                    await km.shutdown_kernel(now=True)
+            except Exception:
+                pass
+            try:
+                await km.cleanup_resources()
+            except Exception:
+                pass
+        if self.client.kc is not None:
+            self.client.kc.stop_channels()
+            self.client.kc = None
+        processes.kill_all(self.tracked)
+        processes.kill_group(pgid)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    async def run(self, nb: nbformat.NotebookNode, probes: list[ProbeCall],
+                  captures: dict[int, list[ProbeCall]] | None = None) -> RunResult:
+        """Run the notebook, the `captures` right after their cells, then the `probes`; then stop."""
+        asked = time.monotonic()
+        result = RunResult()
+        try:
+            result.kernel_warm = self.ready_at is not None
+            if self.started_at is None:
+                await self.start()
+            result.kernel_wait_s = max(0.0, self.ready_at - asked)
+            result.kernel_pid = self.pid
+            self.nb = self.client.nb = nb
+            self.captures = captures or {}
+            await self._run_cells(result)
+            await self._run_probes(probes, result)
         finally:
-            if monitor is not None:
-                monitor.cancel()
-            if self.km is not None and self.km.has_kernel:  # nbclient leaves a kernel it did not start
-                try:
-                    await self.km.shutdown_kernel(now=True)
-                except Exception:
-                    pass
-            processes.kill_all(self.tracked)
-            processes.kill_group(pgid)
+            await self.stop()
             result.output_dropped = self.client.dropped
+            result.peak_memory = self.peak_memory
+            result.memory_exceeded = self.memory_exceeded
         return result
 
-    async def _watch(self, pid: int, result: RunResult) -> None:
+    async def _watch(self, pid: int) -> None:
         """Track every process the kernel starts; stop them all past the memory limit."""
         while True:
             tree = processes.descendants(pid)
             self.tracked.update(tree)
             used = processes.resident_bytes(tree)
-            result.peak_memory = max(result.peak_memory, used)
+            self.peak_memory = max(self.peak_memory, used)
             if self.limits.memory_bytes and used > self.limits.memory_bytes:
-                result.memory_exceeded = True
+                self.memory_exceeded = True
                 processes.kill_all(tree)
                 return
             await asyncio.sleep(0.2)
@@ -216,7 +293,7 @@ class KernelSession:
                 reply = await self._execute(cell, index, min(self.limits.cell_timeout, remaining))
             except DeadKernelError:
                 result.kernel_died_at, result.dead = index, True
-                if result.memory_exceeded:
+                if self.memory_exceeded:
                     cap = self.limits.memory_bytes / 2**30
                     record = CellRecord(index, "dead_kernel", "MemoryLimit", f"memory limit: the kernel went over {cap:.1f} GiB and was stopped")
                 else:
@@ -250,6 +327,3 @@ class KernelSession:
             result.responses[probe.key] = read_response(cell.outputs, probe.token)
         result.probe_s += time.monotonic() - start
 
-
-def run_session(session: KernelSession, probes: list[ProbeCall]) -> RunResult:
-    return asyncio.run(session.run(probes))

@@ -1,0 +1,120 @@
+"""Kernels started and warmed ahead of use, each used for one submission only.
+
+In a batch, while a worker grades one submission, the kernel for its next
+one is already starting: interpreter, preamble and the assignment's heavy
+imports (TensorFlow: 2.5–3.6 s) happen off the critical path. A kernel is
+taken once, runs one notebook and is stopped, so nothing leaks from one
+student to the next; a waiting kernel whose configuration (`KernelSpec`) is
+no longer wanted is stopped.
+
+nbclient's and jupyter_client's asynchronous objects belong to the event
+loop they were made in, so the pool runs one loop in a thread of its own
+for as long as the process lives; callers stay synchronous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from multiprocessing import util
+
+import nbformat
+
+from .session import KernelSession, KernelSpec, ProbeCall, RunResult
+
+
+class KernelPool:
+    """At most one kernel waiting per spec; `run` takes it (or starts one) and warms the next."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="grader-kernel-pool", daemon=True)
+        self._thread.start()
+        self._waiting: dict[KernelSpec, asyncio.Task] = {}
+        self.closed = False
+
+    def run(self, spec: KernelSpec, nb: nbformat.NotebookNode, probes: list[ProbeCall],
+            captures: dict[int, list[ProbeCall]] | None = None, *, ahead: bool = True) -> RunResult:
+        """Run `nb` in a kernel of `spec`; with `ahead`, start the next kernel of that spec meanwhile."""
+        if self.closed:
+            raise RuntimeError("the kernel pool is closed")
+        future = asyncio.run_coroutine_threadsafe(self._run(spec, nb, probes, captures, ahead), self._loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # e.g. Ctrl-C: the session's own clean-up stops its kernel
+            raise
+
+    def waiting(self) -> list[int]:
+        """The pids of the kernels started ahead and not yet used (for tests and clean-up checks)."""
+        async def pids() -> list[int]:
+            return [task.result().pid for task in self._waiting.values() if task.done() and not task.exception()]
+        return asyncio.run_coroutine_threadsafe(pids(), self._loop).result()
+
+    def close(self) -> None:
+        """Stop every kernel still waiting, then the loop."""
+        if self.closed:
+            return
+        self.closed = True
+        asyncio.run_coroutine_threadsafe(self._discard(lambda spec: True), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    async def _run(self, spec, nb, probes, captures, ahead: bool) -> RunResult:
+        session = await self._take(spec)
+        if ahead:
+            self._waiting[spec] = asyncio.ensure_future(self._start(spec))
+        return await session.run(nb, probes, captures)
+
+    async def _take(self, spec: KernelSpec) -> KernelSession:
+        """The kernel started ahead for `spec`, if it is alive; else a new session (started by `run`)."""
+        await self._discard(lambda other: other != spec)
+        task = self._waiting.pop(spec, None)
+        if task is not None:
+            try:
+                session = await task
+            except Exception:
+                session = None
+            if session is not None:
+                if await session.alive():
+                    return session
+                await session.stop()
+        return KernelSession(spec)
+
+    async def _start(self, spec: KernelSpec) -> KernelSession:
+        session = KernelSession(spec)
+        await session.start()
+        return session
+
+    async def _discard(self, unwanted) -> None:
+        for spec in [s for s in self._waiting if unwanted(s)]:
+            task = self._waiting.pop(spec)
+            try:
+                session = await task
+            except Exception:
+                continue
+            await session.stop()
+
+
+_shared: KernelPool | None = None
+_lock = threading.Lock()
+
+
+def shared() -> KernelPool:
+    """This process's pool, made on first use and closed when the process ends."""
+    global _shared
+    with _lock:
+        if _shared is None or _shared.closed:
+            _shared = KernelPool()
+            atexit.register(_shared.close)
+            util.Finalize(_shared, _shared.close, exitpriority=10)  # a multiprocessing worker's exit
+        return _shared
+
+
+def close_shared() -> None:
+    """Stop this process's waiting kernels (a Dask worker outlives the batch)."""
+    with _lock:
+        if _shared is not None:
+            _shared.close()

@@ -1,0 +1,96 @@
+"""Kernels started ahead of use: each runs one notebook, starts from the same state as one started on demand, and none is left behind."""
+
+import asyncio
+import subprocess
+import sys
+import time
+
+import nbformat
+from conftest import kernel_pids
+
+from grader.data import dataset_paths
+from grader.grade import kernel_env
+from grader.kernel.pool import KernelPool
+from grader.kernel.preamble import preamble_source
+from grader.kernel.session import KernelSession, KernelSpec, Limits
+from grader.rubric import load_assignment
+
+SPEC = KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(60, 120),
+                       preamble_source(0, dataset_paths(["mnist"]), ["tensorflow"]))
+DRAWS = ("import random, sys\nimport numpy as np\nimport tensorflow as tf\n"
+         "print(np.random.rand(), random.random(), float(tf.random.uniform(())), 'tensorflow' in sys.modules)")
+
+
+def notebook(*cells: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    return nb
+
+
+def printed(result) -> list[str]:
+    return [record.stdout.strip() for record in result.cells]
+
+
+def waiting_kernels(pool: KernelPool, timeout: float = 120) -> list[int]:
+    """The pool's kernels started ahead, once one has finished its preamble."""
+    deadline = time.monotonic() + timeout
+    while not (pids := pool.waiting()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_kernel_started_ahead_runs_one_notebook_from_the_same_state_and_is_stopped():
+    before = kernel_pids()
+    on_demand = asyncio.run(KernelSession(SPEC).run(notebook(DRAWS), []))
+    pool = KernelPool()
+    try:
+        first = pool.run(SPEC, notebook("secret = 41", DRAWS), [])
+        ahead = waiting_kernels(pool)
+        assert len(ahead) == 1  # the next submission's kernel, started while `first` ran, preamble done
+        second = pool.run(SPEC, notebook(DRAWS, "print('secret' in globals())"), [])
+        assert not first.kernel_warm and second.kernel_warm
+        assert second.kernel_pid == ahead[0] and second.kernel_wait_s < 1.0
+        assert printed(second)[1] == "False"  # nothing from the previous notebook
+        draws_first, draws_second, draws_cold = printed(first)[1].split(), printed(second)[0].split(), printed(on_demand)[0].split()
+        assert first.kernel_pid != second.kernel_pid  # one kernel per notebook
+        assert draws_second == draws_first == draws_cold  # same seeds, TensorFlow's included, started ahead or not
+        assert draws_cold[-1] == "True"  # the preamble imported it: the notebook's import costs nothing
+
+        waiting = waiting_kernels(pool)
+        other = KernelSpec.make(dict(SPEC.env), Limits(30, 120), SPEC.preamble)
+        third = pool.run(other, notebook("print(1)"), [], ahead=False)
+        assert not third.kernel_warm and printed(third) == ["1"]
+        assert pool.waiting() == [] and not alive(waiting[0])  # a kernel for a configuration no longer wanted is stopped
+        for result in (first, second, third):
+            assert not alive(result.kernel_pid)
+    finally:
+        pool.close()
+    assert kernel_pids() - before == set()
+
+
+EXIT_WITH_A_KERNEL_WAITING = '''
+import nbformat, sys
+sys.path.insert(0, "tests")
+from test_pool import SPEC, notebook, waiting_kernels
+from grader.kernel.pool import shared
+pool = shared()
+pool.run(SPEC, notebook("print(1)"), [])
+print(waiting_kernels(pool)[0])
+'''
+
+
+def test_a_process_that_ends_with_a_kernel_waiting_stops_it():
+    before = kernel_pids()
+    proc = subprocess.run([sys.executable, "-c", EXIT_WITH_A_KERNEL_WAITING], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not alive(int(proc.stdout.split()[-1]))
+    assert kernel_pids() - before == set()
+
