@@ -1,4 +1,4 @@
-"""What a kernel can reach: with bubblewrap, no network and none of the grader's files; without it, the report says so."""
+"""What a kernel can reach: with bubblewrap, no network, none of the grader's files and no other process; without it, the report says so."""
 
 import asyncio
 import socket
@@ -7,16 +7,22 @@ from pathlib import Path
 import nbformat
 
 from grader.grade import DATA_DIR, PACKAGE_ROOT, SHIMS, kernel_env
+from grader.kernel import processes
 from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.rubric import load_assignment
 
+SPEC = KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(30, 60), "", hidden=[PACKAGE_ROOT], readable=[DATA_DIR, SHIMS])
 
-def run(cells):
+
+def notebook(cells) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    session = KernelSession(KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(30, 60), "",
-                                            hidden=[PACKAGE_ROOT], readable=[DATA_DIR, SHIMS]))
-    result = asyncio.run(session.run(nb, []))
+    return nb
+
+
+def run(cells):
+    session = KernelSession(SPEC)
+    result = asyncio.run(session.run(notebook(cells), []))
     return [r.stdout.strip() for r in result.cells], session.isolation
 
 
@@ -36,9 +42,41 @@ def test_what_the_kernel_can_reach():
     server.close()
     assert out[2] == "True" and out[3] == "ok"  # grading data and its own directory are there
     if isolation.tool == "bubblewrap":
-        assert isolation.network and isolation.filesystem
+        assert isolation.network and isolation.filesystem and isolation.processes
         assert out[0] == "False" and out[1] == "blocked" and out[4] == "read-only"
     else:
         assert not isolation.network and "shares the network" in isolation.notes
         assert out[0] == "True"
         (Path.home() / "grader-escape.txt").unlink(missing_ok=True)
+
+
+def test_a_kernel_cannot_signal_the_kernel_waiting_for_the_next_submission():
+    """A batch starts the next submission's kernel while this one runs: this one must not be able to kill or reach it."""
+    async def scenario():
+        waiting = KernelSession(SPEC)
+        await waiting.start()
+        try:
+            targets = sorted(processes.descendants(waiting.pid))
+            attack = notebook([f"""import os, signal
+seen = [p for p in os.listdir('/proc') if p.isdigit()]
+hit = 0
+for pid in {targets}:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        hit += 1
+    except OSError:
+        pass
+print(len(seen), hit)"""])
+            attacker = KernelSession(SPEC)
+            result = await attacker.run(attack, [])
+            return result, await waiting.alive(), attacker.isolation
+        finally:
+            await waiting.stop()
+
+    result, alive, isolation = asyncio.run(scenario())
+    seen, hit = map(int, result.cells[0].stdout.split())
+    if isolation.processes:
+        assert alive and hit == 0
+        assert seen < 10  # bubblewrap, the kernel and what it started
+    else:
+        assert not alive and "share" in isolation.notes  # without isolation the report says what is shared

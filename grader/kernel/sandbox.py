@@ -1,8 +1,10 @@
 """Isolating a kernel where the OS allows it (bubblewrap), and saying which isolation was in force.
 
 With bubblewrap the kernel gets its own network namespace (no network at
-all; the grader talks to it over IPC sockets in its working directory), a
-read-only view of the file system in which the grader's package, reference
+all; the grader talks to it over IPC sockets in its working directory), its
+own process namespace (it sees and can signal only the processes it
+started, not the grader, another submission's kernel or the kernel waiting
+for the next submission), a read-only view of the file system in which the grader's package, reference
 solutions, cache and the other submissions are hidden, and a fresh /tmp;
 only its working directory is writable. Without bubblewrap the kernel runs
 as a plain child process and the report says so.
@@ -27,6 +29,7 @@ class Isolation(BaseModel):
     tool: str = "none"
     network: bool = False
     filesystem: bool = False
+    processes: bool = False
     notes: str = ""
 
 
@@ -38,12 +41,14 @@ def available() -> Isolation:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return Isolation(notes="bubblewrap (bwrap) is not installed: the kernel shares the network and file system")
-    trial = subprocess.run([bwrap, "--unshare-net", "--ro-bind", "/", "/", "--", "true"], capture_output=True)
+    trial = subprocess.run([bwrap, "--unshare-net", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc", "--", "true"],
+                           capture_output=True)
     if trial.returncode != 0:
         why = trial.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
         return Isolation(notes=f"bubblewrap cannot create namespaces here ({why[0]}): the kernel shares the network and file system")
-    return Isolation(tool="bubblewrap", network=True, filesystem=True,
-                     notes="no network; read-only file system without the grader, its cache or other submissions; writable working directory")
+    return Isolation(tool="bubblewrap", network=True, filesystem=True, processes=True,
+                     notes="no network; read-only file system without the grader, its cache or other submissions; writable working "
+                           "directory; only its own processes visible")
 
 
 def _inside(path: Path, parent: Path) -> bool:
@@ -53,7 +58,7 @@ def _inside(path: Path, parent: Path) -> bool:
 def bwrap_prefix(workdir: Path, hidden: list[Path], readable: list[Path]) -> list[str]:
     """The bubblewrap command line put before the kernel's own."""
     essential = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent, workdir]
-    args = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-ipc", "--ro-bind", "/", "/",
+    args = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-pid", "--ro-bind", "/", "/",
             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for path in sorted({p.resolve() for p in hidden if p.exists()}):
         if path != Path("/") and not any(_inside(e, path) for e in essential):
