@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import threading
+import time
 from multiprocessing import util
 
 import nbformat
@@ -63,13 +64,16 @@ class KernelPool:
         self._loop.close()
 
     async def _run(self, spec, nb, probes, captures, ahead: bool) -> RunResult:
+        asked = time.monotonic()
         session = await self._take(spec)
+        if session.started_at is None:
+            await session.start()  # this submission's kernel first: two starting at once would slow both
         if ahead:
             self._waiting[spec] = asyncio.ensure_future(self._start(spec))
-        return await session.run(nb, probes, captures)
+        return await session.run(nb, probes, captures, asked=asked)
 
     async def _take(self, spec: KernelSpec) -> KernelSession:
-        """The kernel started ahead for `spec`, if it is alive; else a new session (started by `run`)."""
+        """The kernel started ahead for `spec`, if it is alive; else a new session, not started yet."""
         await self._discard(lambda other: other != spec)
         task = self._waiting.pop(spec, None)
         if task is not None:

@@ -244,14 +244,18 @@ class KernelSession:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def run(self, nb: nbformat.NotebookNode, probes: list[ProbeCall],
-                  captures: dict[int, list[ProbeCall]] | None = None) -> RunResult:
-        """Run the notebook, the `captures` right after their cells, then the `probes`; then stop."""
-        asked = time.monotonic()
+                  captures: dict[int, list[ProbeCall]] | None = None, *, asked: float | None = None) -> RunResult:
+        """Run the notebook, the `captures` right after their cells, then the `probes`; then stop.
+
+        `asked` (time.monotonic()) is when the caller asked for a kernel: the run says
+        whether this one was started before that, and how long the caller waited.
+        """
+        asked = time.monotonic() if asked is None else asked
         result = RunResult()
         try:
-            result.kernel_warm = self.ready_at is not None
             if self.started_at is None:
                 await self.start()
+            result.kernel_warm = self.started_at < asked
             result.kernel_wait_s = max(0.0, self.ready_at - asked)
             result.kernel_pid = self.pid
             self.nb = self.client.nb = nb
