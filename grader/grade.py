@@ -24,7 +24,7 @@ from .kernel.preamble import preamble_source
 from .kernel.sandbox import available as available_isolation
 from .kernel.pool import KernelPool
 from .kernel.session import KernelSession, KernelSpec, Limits, ProbeCall, RunResult
-from .notebook import NotebookRejected, Submission, defining_cells, load, prepare
+from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, Timing
 from .rubric import Assignment, Item, assignment_ids, load_assignment
 from .student import BundledAnswers, public_scope
@@ -121,10 +121,10 @@ def _without(nb, removed: dict):
     return nb
 
 
-def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path]) -> KernelSpec:
+def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path], preload: list[str]) -> KernelSpec:
     """How this assignment's kernels start: environment, limits, preamble and what they may see."""
     datasets = dataset_paths(assignment.datasets)
-    return KernelSpec.make(kernel_env(assignment), limits, preamble_source(assignment.seed, datasets, assignment.preload),
+    return KernelSpec.make(kernel_env(assignment), limits, preamble_source(assignment.seed, datasets, preload),
                            hidden=[PACKAGE_ROOT, cache_dir().parent, *hidden],
                            readable=[DATA_DIR, SHIMS, *{Path(p).parent for p in datasets.values()}])
 
@@ -173,7 +173,9 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
     limits = Limits(cell_timeout or rubric.cell_timeout_s, notebook_timeout or rubric.notebook_timeout_s,
                     memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
                     file_bytes=rubric.file_mb * 2**20)
-    spec = kernel_spec(assignment, limits, [submission.path.resolve().parent, *map(Path, hidden)])
+    # a kernel started ahead cannot know the notebook: it imports all the rubric preloads; one started now, what the notebook names
+    preload = assignment.preload if pool is not None else named_modules(nb, assignment.preload)
+    spec = kernel_spec(assignment, limits, [submission.path.resolve().parent, *map(Path, hidden)], preload)
     removed: dict[int, CellError] = {}
     for attempt in range(MAX_RERUNS + 1):
         result = _run(_without(nb, removed), spec, after_notebook, captures, pool, ahead)

@@ -124,3 +124,22 @@ def defining_cells(nb: nbformat.NotebookNode) -> dict[str, int]:
         for name in bound_names(cell.source):
             where[name] = index
     return where
+
+
+# Importing one of these imports the key (keras 3 and tf-keras import TensorFlow).
+_IMPORTED_WITH = {"tensorflow": ("tensorflow", "keras", "tf_keras"), "tf_keras": ("tf_keras",)}
+
+
+def named_modules(nb: nbformat.NotebookNode, modules: list[str]) -> list[str]:
+    """The modules of `modules` the notebook's code names (by top-level package, or a package that imports it).
+
+    A run on demand preloads only these: a notebook that never imports TensorFlow
+    does not pay for it. Seeding stays the same either way (see kernel/preamble.py).
+    """
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    named = []
+    for module in modules:
+        top = module.split(".")[0]
+        if any(re.search(rf"\b{re.escape(name)}\b", code) for name in _IMPORTED_WITH.get(top, (top,))):
+            named.append(module)
+    return named

@@ -179,8 +179,8 @@ class Assignment(_Strict):
     keras: Literal["3", "2"] = "3"
     seed: int = 0
     datasets: list[Literal["mnist", "svhn"]] = Field(default_factory=lambda: ["mnist"])
-    preload: list[str] = Field(default_factory=list, description="modules the preamble imports before the notebook runs, "
-                               "so that a batch imports them ahead of use (tensorflow: ~3 s); every run, single or batch, does the same")
+    preload: list[str] = Field(default_factory=list, description="modules the preamble imports before cell 0 when the notebook "
+                               "names them; a kernel a batch starts ahead of use imports them all (tensorflow: ~3 s off the critical path)")
     limits: Limits = Field(default_factory=Limits)
     common_code: list[str] = Field(default_factory=list, description="files (next to the rubric) of code everyone is given or types in: not evidence of copying")
     items: list[Item] = Field(min_length=1)

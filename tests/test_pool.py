@@ -13,12 +13,14 @@ from grader.grade import kernel_env
 from grader.kernel.pool import KernelPool
 from grader.kernel.preamble import preamble_source
 from grader.kernel.session import KernelSession, KernelSpec, Limits
+from grader.notebook import named_modules
 from grader.rubric import load_assignment
 
 SPEC = KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(60, 120),
                        preamble_source(0, dataset_paths(["mnist"]), ["tensorflow"]))
 DRAWS = ("import random, sys\nimport numpy as np\nimport tensorflow as tf\n"
          "print(np.random.rand(), random.random(), float(tf.random.uniform(())), 'tensorflow' in sys.modules)")
+NUMPY_DRAWS = "import random\nimport numpy as np\nprint(np.random.rand(), random.random())"
 
 
 def notebook(*cells: str) -> nbformat.NotebookNode:
@@ -64,12 +66,14 @@ def test_a_kernel_started_ahead_runs_one_notebook_from_the_same_state_and_is_sto
         assert draws_second == draws_first == draws_cold  # same seeds, TensorFlow's included, started ahead or not
         assert draws_cold[-1] == "True"  # the preamble imported it: the notebook's import costs nothing
 
+        third = pool.run(SPEC, notebook(NUMPY_DRAWS), [])  # never imports TensorFlow, though the kernel has it
         waiting = waiting_kernels(pool)
-        other = KernelSpec.make(dict(SPEC.env), Limits(30, 120), SPEC.preamble)
-        third = pool.run(other, notebook("print(1)"), [], ahead=False)
-        assert not third.kernel_warm and printed(third) == ["1"]
+        other = KernelSpec.make(dict(SPEC.env), Limits(30, 120), preamble_source(0, dataset_paths(["mnist"])))  # no preload
+        fourth = pool.run(other, notebook(NUMPY_DRAWS), [], ahead=False)
+        assert third.kernel_warm and not fourth.kernel_warm
+        assert printed(third) == printed(fourth)  # preloading TensorFlow changes no draw of a notebook that never imports it
         assert pool.waiting() == [] and not alive(waiting[0])  # a kernel for a configuration no longer wanted is stopped
-        for result in (first, second, third):
+        for result in (first, second, third, fourth):
             assert not alive(result.kernel_pid)
     finally:
         pool.close()
@@ -94,3 +98,12 @@ def test_a_process_that_ends_with_a_kernel_waiting_stops_it():
     assert not alive(int(proc.stdout.split()[-1]))
     assert kernel_pids() - before == set()
 
+
+
+def test_a_kernel_started_on_demand_preloads_only_what_the_notebook_names():
+    preload = ["tensorflow", "matplotlib.pyplot"]
+    assert named_modules(notebook("import numpy as np", "x = np.ones(3)"), preload) == []
+    assert named_modules(notebook("from tensorflow.keras import layers"), preload) == ["tensorflow"]
+    assert named_modules(notebook("import keras"), preload) == ["tensorflow"]  # Keras 3 imports TensorFlow
+    assert named_modules(notebook("import matplotlib.pyplot as plt", "import tf_keras"), preload) == preload
+    assert named_modules(notebook("kerastuner = 1"), preload) == []  # a name, not the package

@@ -4,10 +4,15 @@ It fixes the seeds, makes shell escapes harmless and redirects dataset
 downloads to the grader's own files: keras' MNIST, and SVHN's
 `train_32x32.mat` / `test_32x32.mat` wherever `scipy.io.loadmat` is pointed
 (a Colab Drive path included). The hooks fire when TensorFlow or Keras is
-imported: by the notebook, or by the preamble itself when the assignment
-lists them in `preload` (then a kernel started ahead of use has paid for
-the import before the notebook is known, and every run, single or batch,
-starts from the same state).
+imported: by the notebook, or by the preamble itself for the modules in
+`preload` (a kernel started ahead of use pays for the import before the
+notebook is known).
+
+Either way a notebook starts from the same state: TensorFlow's hook seeds
+python, numpy and TensorFlow with the seed the preamble already gave python
+and numpy, with no draw in between, so importing it in the preamble changes
+nothing for a notebook that never imports it; and a notebook that imports it
+(by name, or through keras) has it preloaded in every run.
 """
 
 from __future__ import annotations
