@@ -141,24 +141,18 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
     out.mkdir(parents=True, exist_ok=True)
     submissions = collect(paths)
     names = report_names(submissions)
-    reports, jobs = {}, []
-    for path in submissions:
-        existing = current_report(out / names[path], path, assignment)
-        if existing is not None:
-            reports[path.name] = existing
-        else:
-            hide = {"hidden": [str(out.resolve()), *{str(p.resolve().parent) for p in submissions}]}
-            jobs.append((str(path), assignment.id, str(out / names[path]), {**(limits or {}), **hide}))
-    progress.started(len(jobs), len(reports))
+    current = {path: current_report(out / names[path], path, assignment) for path in submissions}
+    # the batch's output and every submission's directory are hidden from each kernel
+    job_limits = {**(limits or {}), "hidden": [str(out.resolve()), *{str(p.resolve().parent) for p in submissions}]}
+    jobs = [(str(path), assignment.id, str(out / names[path]), job_limits) for path in submissions if current[path] is None]
+    progress.started(len(jobs), len(submissions) - len(jobs))
     if jobs:
         reference_answers(assignment).answers()  # once, before the workers need them
         outcomes = _dask(jobs, scheduler, warm) if executor == "dask" else _local(jobs, workers, warm)
         for job, outcome in outcomes:
             progress.finished(Path(job[0]).name, outcome)
-    for path in submissions:
-        report = Report.model_validate_json((out / names[path]).read_text(encoding="utf-8"))
-        reports[path.name] = report
-    return reports
+    return {path.name: current[path] or Report.model_validate_json((out / names[path]).read_text(encoding="utf-8"))
+            for path in submissions}
 
 
 def code_units(reports: dict[str, Report]) -> list[CodeUnit]:

@@ -205,14 +205,14 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
     with bar:
         reports = run_batch(paths, assignment_rubric, out, workers=workers, executor=executor, scheduler=scheduler,
                             limits=limits, progress=BatchProgress(started, finished), warm=warm)
+    names = report_names(collect(paths))
     if entries:
-        names = report_names(collect(paths))
         for path, name in names.items():
             report = apply_overrides(reports[path.name], entries, overrides_path)
             write_atomic(out / name, report.to_json() + "\n")
     if html_dir is not None:
         html_dir.mkdir(parents=True, exist_ok=True)
-        for path, name in report_names(collect(paths)).items():
+        for name in names.values():
             report = Report.model_validate_json((out / name).read_text(encoding="utf-8"))
             write_atomic(html_dir / f"{Path(name).stem}.html", render_html(report, _cell_sources(report)))
     ids = write_gradebook(reports, out / "grades.csv", [i.id for i in assignment_rubric.items])

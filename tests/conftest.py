@@ -76,17 +76,22 @@ def statuses(report: dict) -> dict[str, str]:
     return {item["id"]: item["status"] for item in report["items"]}
 
 
-def kernel_pids() -> set[int]:
-    """Live processes running an IPython kernel (to show that none is left behind)."""
-    found = set()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+def live_processes() -> dict[int, bytes]:
+    """Every running process (zombies aside) with its command line (arguments separated by NUL)."""
+    from grader.kernel.processes import alive
+
+    found = {}
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read()
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
+                cmdline = f.read()
         except OSError:
             continue
-        if b"ipykernel_launcher" in cmd and state != "Z":
-            found.add(int(pid))
+        if alive(pid):
+            found[pid] = cmdline
     return found
+
+
+def kernel_pids() -> set[int]:
+    """Live processes running an IPython kernel (to show that none is left behind)."""
+    return {pid for pid, cmdline in live_processes().items() if b"ipykernel_launcher" in cmdline}

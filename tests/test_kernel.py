@@ -1,9 +1,9 @@
 """Running a notebook in a fresh kernel: errors, time limits, shell escapes, offline data, clean-up."""
 
 import asyncio
-import os
 
 import nbformat
+from conftest import live_processes
 
 from grader.data import dataset_paths
 from grader.kernel.preamble import preamble_source
@@ -22,16 +22,7 @@ def run(cells, cell_timeout=5, notebook_timeout=120):
 
 def sleeping() -> list[str]:
     """Command lines of `sleep 300` processes (the one a cell starts in its own session)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
-            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if cmd.strip() == "sleep 300" and state != "Z":
-            found.append(cmd)
-    return found
+    return [cmd for cmd in (c.replace(b"\0", b" ").decode().strip() for c in live_processes().values()) if cmd == "sleep 300"]
 
 
 def test_errors_timeouts_escapes_and_offline_mnist():

@@ -11,6 +11,7 @@ from conftest import kernel_pids
 from grader.data import dataset_paths
 from grader.grade import kernel_env
 from grader.kernel.pool import KernelPool
+from grader.kernel.processes import alive
 from grader.kernel.preamble import preamble_source
 from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.notebook import named_modules
@@ -39,14 +40,6 @@ def waiting_kernels(pool: KernelPool, timeout: float = 120) -> list[int]:
     while not (pids := pool.waiting()) and time.monotonic() < deadline:
         time.sleep(0.2)
     return pids
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_a_kernel_started_ahead_runs_one_notebook_from_the_same_state_and_is_stopped():

@@ -155,12 +155,12 @@ class KernelSession:
         home = Path(self.workdir)
         self.env = {**dict(spec.env), "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
                     "KERAS_HOME": str(home / ".keras")}
-        self.km = (sandbox.sandboxed_manager(home, [Path(p) for p in spec.hidden], [Path(p) for p in spec.readable])
-                   if self.isolation.tool == "bubblewrap" else None)
+        km = (sandbox.sandboxed_manager(home, [Path(p) for p in spec.hidden], [Path(p) for p in spec.readable])
+              if self.isolation.tool == "bubblewrap" else None)  # else nbclient makes a plain one at start
         self.nb = nbformat.v4.new_notebook()
         self.client = _CappedClient(
             self.nb,
-            km=self.km,
+            km=km,
             kernel_name="python3",
             timeout=max(1, int(self.limits.cell_timeout)),
             allow_errors=True,
@@ -259,8 +259,7 @@ class KernelSession:
             result.kernel_wait_s = max(0.0, self.ready_at - asked)
             result.kernel_pid = self.pid
             self.nb = self.client.nb = nb
-            self.captures = captures or {}
-            await self._run_cells(result)
+            await self._run_cells(result, captures or {})
             await self._run_probes(probes, result)
         finally:
             await self.stop()
@@ -282,7 +281,7 @@ class KernelSession:
                 return
             await asyncio.sleep(0.2)
 
-    async def _run_cells(self, result: RunResult) -> None:
+    async def _run_cells(self, result: RunResult, captures: dict[int, list[ProbeCall]]) -> None:
         start = time.monotonic()
         deadline = start + self.limits.notebook_timeout
         for index, cell in enumerate(self.nb.cells):
@@ -310,7 +309,7 @@ class KernelSession:
                 record.status = "timeout" if record.ename == TIMEOUT_ENAME else "error"
             result.cells.append(record)
             cell.outputs = []
-            await self._run_probes(self.captures.get(index, []), result)
+            await self._run_probes(captures.get(index, []), result)
         result.execute_s = time.monotonic() - start
 
     async def _run_probes(self, probes: list[ProbeCall], result: RunResult) -> None:

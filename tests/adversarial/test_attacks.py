@@ -11,6 +11,7 @@ import threading
 import uuid
 
 import pytest
+from conftest import live_processes
 
 from .attacks import ATTACKS, HONEST_SCORE, MARKER, write_all
 
@@ -27,18 +28,8 @@ def _environ_has(pid: str, tag: bytes) -> bool:
 
 def survivors(tag: str) -> list[str]:
     """Processes of the run still alive: by the tag in their environment or the marker in their command line."""
-    alive = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmdline = f.read()
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-        except OSError:
-            continue
-        if not zombie and (MARKER.encode() in cmdline or _environ_has(pid, tag.encode())):
-            alive.append(cmdline.replace(b"\0", b" ").decode(errors="replace")[:120])
-    return alive
+    return [cmdline.replace(b"\0", b" ").decode(errors="replace")[:120] for pid, cmdline in live_processes().items()
+            if MARKER.encode() in cmdline or _environ_has(str(pid), tag.encode())]
 
 
 @pytest.fixture(scope="module")
