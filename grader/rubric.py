@@ -249,11 +249,17 @@ def load_rubric(path: Path) -> Assignment:
     data = _resolve_includes(_read_toml(path), path)
     try:
         answers = path.parent / ANSWERS_FILE
-        return Assignment.model_validate({**data, "directory": path.parent, "answers": answers if answers.is_file() else None})
+        assignment = Assignment.model_validate({**data, "directory": path.parent, "answers": answers if answers.is_file() else None})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
         raise RubricError(f"{path}: field `{where}`: {first['msg']}") from None
+    from .contract import contract_errors  # the probes' and rules' declarations, checked at load time
+
+    errors = contract_errors(assignment)
+    if errors:
+        raise RubricError(f"{path}: field `{errors[0]}`" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    return assignment
 
 
 def assignment_ids(root: Path = ASSIGNMENTS_DIR) -> list[str]:

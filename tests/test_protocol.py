@@ -21,6 +21,8 @@ from grader.values import Foreign, Malformed, Raised, parse_observations
 
 from conftest import NOTEBOOKS
 
+ROOT = NOTEBOOKS.parent.parent
+
 
 def ctx_over(namespace: dict, **fields) -> Context:
     return Context(LocalExecutor(namespace), **fields)
@@ -340,3 +342,41 @@ def test_no_probe_ships_the_reference_of_an_item_not_yet_checked(assignment_id):
     first_shipping = next((i for i, c in enumerate(after) if ships(requests[c.key])), len(after))
     assert all(not ships(requests[c.key]) for c in after[:first_shipping])
     assert all(probe_spec(requests[c.key]["probe"]) for c in after)
+
+
+# --- the contract between probes and rules -----------------------------------------------------------
+
+def _with_check(tmp_path, old: str, new: str):
+    from grader.rubric import RubricError, load_rubric
+
+    text = (ROOT / "assignments" / "dlwp-ch2" / "rubric.toml").read_text()
+    assert old in text
+    (tmp_path / "rubric.toml").write_text(text.replace(old, new, 1))
+    with pytest.raises(RubricError) as err:
+        load_rubric(tmp_path / "rubric.toml")
+    return str(err.value)
+
+
+def test_a_check_that_observes_what_its_probe_does_not_record_is_refused(tmp_path):
+    message = _with_check(tmp_path, 'observe = "weights_order"', 'observe = "weight_order"')
+    assert "rubric.toml" in message and "naive_sequential" in message and "observe" in message
+    assert "observes no 'weight_order'" in message and "weights_order" in message
+
+
+def test_a_rule_fed_the_wrong_kind_of_value_is_refused(tmp_path):
+    message = _with_check(tmp_path, 'observe = "step_losses"\nrule = "decreasing"', 'observe = "weights_after"\nrule = "decreasing"')
+    assert "fit" in message and "decreasing reads numbers" in message and "'weights_after' as arrays" in message
+
+
+def test_every_rule_declares_what_it_reads():
+    from grader.checks.rules import RULES
+
+    assert all(getattr(fn, "reads", None) is not None and fn.reads.kinds for fn in RULES.values())
+
+
+def test_probes_record_only_what_they_declare():
+    request = _request("dlwp-ch2", "naive_relu")
+    namespace = {"np": np}
+    exec("def naive_relu(x):\n    return np.maximum(x, 0)", namespace)
+    observed = run_request(request, LocalExecutor(namespace))["observations"]
+    assert set(observed) <= set(probe_spec(request["probe"]).observes)

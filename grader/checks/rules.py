@@ -7,36 +7,56 @@ what the reference did, and returns an `Outcome` worded for the student.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from ..compare import Outcome, compare, describe, is_numeric
+from ..probes.context import Kind
 from ..rubric import CheckSpec, Item
 from ..values import Raised
 
 Rule = Callable[[CheckSpec, dict, dict, Item], Outcome]
 RULES: dict[str, Rule] = {}
+ANY = frozenset(Kind) - {Kind.CASES}
 
 _ORDINALS = ["first", "second", "third", "fourth", "fifth"]
 
 
-def rule(fn: Rule) -> Rule:
-    RULES[fn.__name__] = fn
-    return fn
+@dataclass(frozen=True)
+class Reads:
+    """What a rule reads: the kinds its `observe` may be, other observations, and params naming observations."""
+
+    kinds: frozenset
+    needs: tuple[str, ...] = ()
+    named_by: dict[str, str | None] = field(default_factory=dict)  # param -> its default, when the param names an observation
+
+    def observations(self, params: dict) -> list[str]:
+        named = [params.get(p, default) for p, default in self.named_by.items()]
+        return [*self.needs, *(n for n in named if isinstance(n, str))]
+
+
+def rule(kinds=ANY, needs: tuple[str, ...] = (), **named_by):
+    """Register a rule with what it reads (checked against the probe when a rubric is loaded)."""
+    def register(fn: Rule) -> Rule:
+        fn.reads = Reads(frozenset(kinds), tuple(needs), dict(named_by))
+        RULES[fn.__name__] = fn
+        return fn
+    return register
 
 
 def _ordinal(n: int) -> str:
     return _ORDINALS[n - 1] if 0 < n <= len(_ORDINALS) else f"#{n}"
 
 
-@rule
+@rule()
 def equal(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """The observation equals the reference's, by the comparison ladder."""
     return compare(expected[check.observe], observed[check.observe], rtol=check.rtol, atol=check.atol, dtype=check.dtype)
 
 
-@rule
+@rule({Kind.ARRAY})
 def layers_applied(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """A chained model's output; an output as wide as a hidden layer means the chain stopped there."""
     outcome = equal(check, observed, expected, item)
@@ -53,7 +73,7 @@ def layers_applied(check: CheckSpec, observed: dict, expected: dict, item: Item)
     return outcome
 
 
-@rule
+@rule({Kind.ARRAYS}, needs=("before", "gradients"))
 def sgd_step(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """Every weight moved by −learning_rate × its gradient, with one positive learning rate."""
     before, grads, after = (observed[k] for k in ("before", "gradients", check.observe))
@@ -74,7 +94,7 @@ def sgd_step(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Ou
     return Outcome(True, f"learning rate {lr:.3g}")
 
 
-@rule
+@rule({Kind.ARRAYS}, needs=("before",))
 def all_changed(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """Every weight differs from its value before (a layer that gets no gradient stays put)."""
     before, after = observed["before"], observed[check.observe]
@@ -92,7 +112,7 @@ def all_changed(check: CheckSpec, observed: dict, expected: dict, item: Item) ->
     return Outcome(True)
 
 
-@rule
+@rule({Kind.VALUE})
 def batches(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """Successive next() calls give consecutive, aligned, non-overlapping slices."""
     got, want = observed[check.observe], expected[check.observe]
@@ -106,7 +126,7 @@ def batches(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Out
     return Outcome(True)
 
 
-@rule
+@rule({Kind.NUMBERS})
 def decreasing(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """The mean loss of each epoch is lower than the epoch before."""
     losses = np.asarray(observed[check.observe], dtype=float)
@@ -120,7 +140,7 @@ def decreasing(check: CheckSpec, observed: dict, expected: dict, item: Item) -> 
     return Outcome(True, shown)
 
 
-@rule
+@rule({Kind.SHAPES}, needs=("labels", "predictions"))
 def accuracy(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """Test accuracy clearly above chance, measured against the reference trained the same way."""
     labels = np.asarray(expected["labels"])
@@ -145,7 +165,7 @@ def _accuracy(predictions, labels: np.ndarray) -> float:
     return float((np.argmax(predictions, axis=1) == labels).mean())
 
 
-@rule
+@rule({Kind.ARRAYS}, needs=("before",))
 def none_changed(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """No weight differs from its value before (an evaluation must not train)."""
     before, after = observed["before"], observed[check.observe]
@@ -157,7 +177,7 @@ def none_changed(check: CheckSpec, observed: dict, expected: dict, item: Item) -
     return Outcome(True)
 
 
-@rule
+@rule({Kind.NUMBER}, than="before")
 def lower(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """The observation is lower than another one (the loss after a step against the loss before)."""
     after, before = observed[check.observe], observed.get(check.params.get("than", "before"))
@@ -170,7 +190,7 @@ def lower(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outco
     return Outcome(True, f"{before:.4f} → {after:.4f}")
 
 
-@rule
+@rule({Kind.ARRAY})
 def probabilities(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """An (n, classes) output whose rows are probabilities: non-negative, summing to 1."""
     actual = observed[check.observe]
@@ -188,7 +208,7 @@ def probabilities(check: CheckSpec, observed: dict, expected: dict, item: Item) 
     return Outcome(True)
 
 
-@rule
+@rule({Kind.ARRAY}, inputs="inputs")
 def finite(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """Values stay finite (and right) at large inputs; says from which abs(x) they do not."""
     actual = observed[check.observe]
@@ -228,7 +248,7 @@ def printed_values(text: str, label: str) -> list:
     return values
 
 
-@rule
+@rule({Kind.TEXT})
 def printed_numbers(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """What the cell printed after the label (`loss`) each epoch is a number, not an object's repr."""
     label = check.params.get("label", "loss")
@@ -244,7 +264,7 @@ def printed_numbers(check: CheckSpec, observed: dict, expected: dict, item: Item
     return Outcome(True, f"{len(values)} values")
 
 
-@rule
+@rule({Kind.TEXT})
 def printed_falling(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """The printed values after the label fall from the first to the last, and stay finite."""
     label = check.params.get("label", "loss")
@@ -258,7 +278,7 @@ def printed_falling(check: CheckSpec, observed: dict, expected: dict, item: Item
     return Outcome(True, f"{first:.4g} → {last:.4g}")
 
 
-@rule
+@rule({Kind.NAMES})
 def contains(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """A list of names (the classes a model is made of) includes the one the sheet asks for."""
     names, want = observed[check.observe], check.params["value"]
@@ -267,7 +287,7 @@ def contains(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Ou
     return Outcome(True)
 
 
-@rule
+@rule({Kind.VALUE, Kind.NUMBER, Kind.NUMBERS, Kind.ARRAY}, to=None)
 def near(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """A value ends within `tol` of a target (another observation, or a number)."""
     to = check.params["to"]
@@ -281,7 +301,7 @@ def near(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcom
     return Outcome(True, f"{value:.4g}")
 
 
-@rule
+@rule({Kind.MAPPING})
 def tensors(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """Named tensors exist with the reference's rank (and, for those listed in `exact`, its shape)."""
     got, want = observed[check.observe], expected[check.observe]
@@ -300,7 +320,7 @@ def tensors(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Out
     return Outcome(True)
 
 
-@rule
+@rule({Kind.ARRAY}, needs=("labels",))
 def beats_majority(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """A trained classifier beats always answering the commonest class; one stuck on a class is told why."""
     predicted, labels = observed.get("predicted"), observed.get("labels")

@@ -41,25 +41,28 @@ RIGHT = ("naive_vector_dot",)
 ATTACKS: dict[str, tuple[str, bool, bool]] = {
     # hooks on display and output: a forged answer published before the genuine one, built from whatever the frames hold
     "display_hook": ('''import sys
+_called, _real_relu, _real_add = [], naive_relu, naive_add
+def naive_relu(x):
+    _called.append("naive_relu")
+    return _real_relu(x)
+def naive_add(x, y):
+    _called.append("naive_add")
+    return _real_add(x, y)
 ip = get_ipython()
 real_publish = ip.display_pub.publish
 def hooked(data=None, metadata=None, **kw):
     for mime, payload in list((data or {}).items()):
-        if mime.startswith("application/vnd.grader") and isinstance(payload, dict):
+        if mime.startswith("application/vnd.grader") and isinstance(payload, dict) and _called:
+            _called.clear()  # the answer to a call of one of ours: forge one first, from whatever the frames hold
             frame, loot = sys._getframe(1), {}
             while frame is not None:  # what the old harness left in its frames: _payload, _request, _runtime, ctx
                 loot.update({k: v for k, v in frame.f_globals.items() if k.startswith("_") or k == "ctx"})
                 frame = frame.f_back
-            agent = sys.modules.get("_grader_agent")
-            target = getattr(getattr(agent, "agent", None), "fn", None)
             answer = payload.get("answer", {}).get("ok", {})
-            if "value" in answer and target in (naive_relu, naive_add, None):
-                forged = {"token": payload.get("token"), "answer": {"ok": dict(answer, value=None)}}
-                real_publish(data={mime: forged}, metadata={})
+            forged = {"token": payload.get("token"), "answer": {"ok": dict(answer, value=None)}}
+            real_publish(data={mime: forged}, metadata={})
     return real_publish(data=data, metadata=metadata, **kw)
-ip.display_pub.publish = hooked
-import IPython.display
-IPython.display.publish_display_data = lambda data, metadata=None, **kw: hooked(data=data, metadata=metadata)''', True, True),
+ip.display_pub.publish = hooked''', True, True),
     # rebinding builtins: the agent's source is compiled through builtins.compile; swap its call target for a reference
     "rebound_builtins": ('''import builtins, sys
 real_compile = builtins.compile
