@@ -12,6 +12,7 @@ cache is warm after the first submission).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -61,6 +62,10 @@ def main() -> None:
             bares.append(timed(bare))
             graded.append(timed(grade))
             print(f"run {i + 1}: bare {bares[-1]:.1f} s, grade {graded[-1]:.1f} s", flush=True)
+        report = json.loads(Path(f"{tmp}/r.json").read_text())
+        trips = {item["id"]: item.get("round_trips") for item in report["items"]}
+        print(f"kernel round trips per item: {trips}; checking took {report['timing']['checks_s']} s "
+              f"of {report['timing']['total_s']} s")
     b, g = statistics.median(bares), statistics.median(graded)
     print(f"{args.notebook.name}: bare nbclient {b:.1f} s, grade {g:.1f} s (medians of {args.repeat}); ratio {g / b:.3f}")
 
