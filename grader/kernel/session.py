@@ -347,7 +347,10 @@ class KernelSession:
             executor = KernelExecutor(self._bridge(loop), probe.timeout, TIMEOUT_ENAME, spill_dir=Path(self.workdir))
             try:
                 if not self._agent_ready:
-                    await self._roundtrip(install_cell(), 60)
+                    reply, _ = await self._roundtrip(install_cell(), 60)
+                    if reply.get("status") == "error":  # the notebook changed Python so that the agent cannot start
+                        result.signals.setdefault("notebook", []).append(
+                            f"the grader's agent could not start in the kernel ({reply.get('ename')}: {str(reply.get('evalue'))[:100]})")
                     self._agent_ready = True
                 result.responses[probe.key] = await loop.run_in_executor(None, probe.run, executor)
             except ProbeTimeout:

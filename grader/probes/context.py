@@ -361,7 +361,10 @@ def run_probe(spec: ProbeSpec, ctx: Context, names: list[str], resolve: Callable
         if resolve is not None:
             found, target = names[0] if names else "", resolve(ctx)
         elif names:
-            found, target = ctx.lookup(*names)
+            try:
+                found, target = ctx.lookup(*names)
+            except OperationFailed as err:  # the agent itself failed: nothing the item's code did
+                raise Forged(f"looking the item up failed in the kernel ({err.ename}: {err.evalue[:100]})") from None
             if found is None:
                 return {"found": None}
         else:
