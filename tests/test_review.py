@@ -288,6 +288,7 @@ def test_in_chromium_the_identical_answers_are_scored_once_and_the_script_does_n
     from playwright.sync_api import expect, sync_playwright
 
     url, out = review_server
+    comment = "Right: the caller's array is left alone."
     origin = url.split("/?")[0]
     report = read_report(out, "week3_practice").item("why_copy")
     assert report.answer is not None and report.answer.question == "Why we use x.copy()?"
@@ -302,6 +303,7 @@ def test_in_chromium_the_identical_answers_are_scored_once_and_the_script_does_n
         page.goto(url)
         assert page.url == origin + "/"  # the token became a cookie
         assert page.locator("#manual-items tr", has_text="why_copy").locator(".count").inner_text().startswith("0 / 6")
+        page.screenshot(path=str(SCREENSHOT.with_name("grade-review-items.png")), full_page=True)
         page.click("a[href='/item/why_copy']")
         page.wait_for_selector("article.group.current")
         title = page.title()
@@ -321,9 +323,10 @@ def test_in_chromium_the_identical_answers_are_scored_once_and_the_script_does_n
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
         # the first group is current: "1", a comment, Enter — one action for the three
+        assert page.locator("#target").inner_text() == "these 3 identical answers"
         page.keyboard.press("1")
         page.keyboard.press("Tab")
-        page.keyboard.type("Right: the caller's array is left alone.")
+        page.keyboard.type(comment)
         page.keyboard.press("Enter")
         expect(page.locator("#reviewed")).to_have_text("3")  # (wait_for_function would need eval: the CSP forbids it)
         assert "saved: 3 answers" in page.locator("#status").inner_text()
@@ -333,6 +336,7 @@ def test_in_chromium_the_identical_answers_are_scored_once_and_the_script_does_n
         # one answer alone: the rewording, half a point
         row = page.locator("li.answer", has_text="reworded.ipynb")
         row.locator("button.only").click()
+        assert page.locator("#target").inner_text().startswith("only reworded.ipynb")
         page.keyboard.type("0.5")
         page.keyboard.press("Enter")
         expect(page.locator("#reviewed")).to_have_text("4")
@@ -344,13 +348,13 @@ def test_in_chromium_the_identical_answers_are_scored_once_and_the_script_does_n
         page.on("request", lambda r: requests.append(r.url))
         page.goto(url.replace("/?", "/item/why_copy?"))
         assert page.locator("#reviewed").inner_text() == "4"
-        assert page.locator("article.group").nth(0).locator("input[name=score]").input_value() == "1"
+        page.locator("article.group").nth(0).locator(".group-head").click()  # the first group again: its decision is shown
+        assert (page.locator("#score").input_value(), page.locator("#comment").input_value()) == ("1", comment)
         page.screenshot(path=str(SCREENSHOT.with_name("grade-review-why_copy-scored.png")), full_page=True)
         assert page.evaluate("typeof window.pwned") == "undefined"
         browser.close()
 
     assert requests and all(r.startswith(origin + "/") for r in requests), requests  # nothing but the local server
-    comment = "Right: the caller's array is left alone."
     entries = sorted((e.submission, e.item, e.score, e.comment) for e in read_overrides(out / "overrides.csv"))
     assert entries == sorted([(n, "why_copy", 1.0, comment) for n in IDENTICAL] + [("reworded.ipynb", "why_copy", 0.5, "")])
     book = gradebook(out)

@@ -1,24 +1,50 @@
-// The review page's behaviour: score a group, a cluster or one answer; keys to move on.
-// Answers are student text: this script only ever sets textContent, never HTML.
+// The review page's behaviour: one decision panel that scores the current group, its whole
+// near-identical cluster, or one answer; keys to move on. Answers are student text: this
+// script only ever sets textContent and data attributes, never HTML.
 "use strict";
 
 (function () {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const status = document.getElementById("status");
   const root = document.getElementById("groups");
+  const panel = document.getElementById("decide");
+  if (!root || !panel) return; // the list of items needs nothing more
+
+  const item = root.dataset.item;
+  const groups = Array.from(root.querySelectorAll("article.group"));
+  const byName = new Map();
+  root.querySelectorAll("li.answer").forEach((li) => byName.set(li.dataset.submission, li));
+  const score = panel.elements.score;
+  const comment = panel.elements.comment;
+  const target = document.getElementById("target");
+  const submitButton = document.getElementById("submit");
+  let current = -1;
+  let mode = { kind: "group" }; // or { kind: "cluster" } or { kind: "one", name }
 
   function say(text, bad) {
     status.textContent = text;
     status.className = bad ? "bad" : "ok";
   }
 
-  if (!root) return; // the list of items needs nothing more
+  function names() {
+    if (current < 0) return [];
+    if (mode.kind === "one") return [mode.name];
+    const scope = mode.kind === "cluster" ? groups[current].closest("section.cluster") : groups[current];
+    return Array.from(scope.querySelectorAll("li.answer"), (li) => li.dataset.submission);
+  }
 
-  const item = root.dataset.item;
-  const groups = Array.from(root.querySelectorAll("article.group"));
-  const byName = new Map();
-  root.querySelectorAll("li.answer").forEach((li) => byName.set(li.dataset.submission, li));
-  let current = -1;
+  function describe() {
+    const n = names().length;
+    if (mode.kind === "one") target.textContent = "only " + mode.name + " (Esc: its group)";
+    else if (mode.kind === "cluster") target.textContent = "all " + n + " near-identical answers (Esc: the group)";
+    else target.textContent = n === 1 ? "this answer" : "these " + n + " identical answers";
+    submitButton.textContent = n === 1 ? "Score it" : "Score all " + n;
+  }
+
+  function setMode(next) {
+    mode = next;
+    describe();
+  }
 
   function select(index, scroll) {
     if (index < 0 || index >= groups.length) return;
@@ -28,50 +54,34 @@
     group.classList.add("current");
     group.focus({ preventScroll: true });
     if (scroll !== false) group.scrollIntoView({ block: "nearest" });
+    score.value = group.dataset.score;
+    comment.value = group.dataset.comment;
+    setMode({ kind: "group" });
   }
 
   function nextUnreviewed(from) {
     for (let i = 1; i <= groups.length; i++) {
-      const j = (from + i) % groups.length;
+      const j = (from + i + groups.length) % groups.length;
       if (!groups[j].classList.contains("reviewed")) return j;
     }
     return -1;
   }
 
-  function formOf(group) {
-    return group.querySelector("form.decide");
-  }
-
-  function answersOf(form) {
-    if (form.dataset.only) return [form.dataset.only];
-    const scope = form.dataset.scope === "cluster" ? form.closest("section.cluster") : form.closest("article.group");
-    return Array.from(scope.querySelectorAll("li.answer")).map((li) => li.dataset.submission);
-  }
-
-  function refreshGroup(group) {
+  function refreshGroup(group, decided) {
     const answers = group.querySelectorAll("li.answer");
     const done = group.querySelectorAll("li.answer.reviewed").length;
     group.querySelector(".group-progress .done").textContent = String(done);
     group.classList.toggle("reviewed", done === answers.length);
+    if (decided.size === answers.length) { // the whole group got this decision
+      group.dataset.score = decided.score;
+      group.dataset.comment = decided.comment;
+    }
   }
 
-  function clearOnly(form) {
-    delete form.dataset.only;
-    form.querySelector(".target").textContent = "";
-    const button = form.querySelector("button[type=submit]");
-    if (button.dataset.label) button.textContent = button.dataset.label;
-  }
-
-  async function submit(form) {
-    const names = answersOf(form);
-    const body = {
-      item: item,
-      submissions: names,
-      score: Number(form.elements.score.value),
-      comment: form.elements.comment.value,
-    };
-    const button = form.querySelector("button[type=submit]");
-    button.disabled = true;
+  async function submit() {
+    const chosen = names();
+    const body = { item: item, submissions: chosen, score: Number(score.value), comment: comment.value };
+    submitButton.disabled = true;
     try {
       const response = await fetch("/api/decide", {
         method: "POST",
@@ -84,7 +94,7 @@
         say(answer.error || "not saved", true);
         return false;
       }
-      const touched = new Set();
+      const touched = new Map();
       for (const a of answer.answers) {
         const li = byName.get(a.submission);
         if (!li) continue;
@@ -92,80 +102,77 @@
         li.querySelector(".score").textContent = String(a.score);
         li.querySelector(".who").textContent = "by a person";
         li.querySelector(".comment").textContent = a.comment;
-        touched.add(li.closest("article.group"));
+        const group = li.closest("article.group");
+        touched.set(group, (touched.get(group) || 0) + 1);
       }
-      touched.forEach(refreshGroup);
+      touched.forEach((count, group) => refreshGroup(group, { size: count, score: score.value, comment: answer.answers[0].comment }));
       document.getElementById("reviewed").textContent = String(answer.reviewed);
       say("saved: " + answer.decided + " answer" + (answer.decided === 1 ? "" : "s") + " scored " + body.score);
-      clearOnly(form);
       return true;
     } catch (error) {
       say("not saved: " + error, true);
       return false;
     } finally {
-      button.disabled = false;
+      submitButton.disabled = false;
     }
   }
 
-  root.addEventListener("submit", async (event) => {
+  panel.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const form = event.target;
-    const group = form.closest("article.group");
-    if (group) select(groups.indexOf(group), false);
-    if (await submit(form)) {
-      form.elements.score.blur();
-      form.elements.comment.blur();
-      const next = nextUnreviewed(current < 0 ? -1 : current);
-      if (next >= 0) select(next);
+    if (await submit()) {
+      score.blur();
+      comment.blur();
+      const next = nextUnreviewed(current);
+      if (next >= 0 && next !== current) select(next);
+      else setMode({ kind: "group" });
     }
   });
 
   root.addEventListener("click", (event) => {
-    const button = event.target.closest("button.only");
-    if (button) {
-      const li = button.closest("li.answer");
-      const group = li.closest("article.group");
-      const form = formOf(group);
-      form.dataset.only = li.dataset.submission;
-      form.querySelector(".target").textContent = "only " + li.dataset.submission + " (Esc: the whole group)";
-      const submitButton = form.querySelector("button[type=submit]");
-      if (!submitButton.dataset.label) submitButton.dataset.label = submitButton.textContent;
-      submitButton.textContent = "Score it";
-      select(groups.indexOf(group), false);
-      form.elements.score.focus();
-      return;
+    const only = event.target.closest("button.only");
+    const whole = event.target.closest("button.whole");
+    if (only) {
+      const li = only.closest("li.answer");
+      select(groups.indexOf(li.closest("article.group")), false);
+      setMode({ kind: "one", name: li.dataset.submission });
+      score.focus();
+    } else if (whole) {
+      select(groups.indexOf(whole.closest("section.cluster").querySelector("article.group")), false);
+      setMode({ kind: "cluster" });
+      score.focus();
+    } else {
+      const group = event.target.closest("article.group");
+      if (group && !event.target.closest("summary, a, pre")) select(groups.indexOf(group), false);
     }
-    const group = event.target.closest("article.group");
-    if (group && !event.target.closest("input, button, summary, a")) select(groups.indexOf(group), false);
   });
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const field = event.target.closest && event.target.closest("input, textarea");
-    if (field) {
-      if (event.key === "Escape") {
-        const form = field.form;
-        if (form && form.dataset.only) clearOnly(form);
-        field.blur();
+    const key = event.key;
+    if (event.target.closest && event.target.closest("input, textarea")) {
+      if (key === "Escape") {
+        event.target.blur();
+        setMode({ kind: "group" });
         if (current >= 0) groups[current].focus({ preventScroll: true });
       }
       return;
     }
-    const key = event.key;
     if (key === "j") select(current + 1);
     else if (key === "k") select(Math.max(current - 1, 0));
     else if (key === "n") { const next = nextUnreviewed(current); if (next >= 0) select(next); }
+    else if (key === "c" && current >= 0 && groups[current].closest("section.cluster.near")) { setMode({ kind: "cluster" }); score.focus(); }
+    else if (key === "Escape") setMode({ kind: "group" });
     else if (key === "[" || key === "]") {
       const link = document.getElementById(key === "[" ? "prev" : "next");
       if (link) window.location.assign(link.href);
     } else if ((key === "s" || key === "Enter" || /^[0-9]$/.test(key)) && groups.length) {
       if (current < 0) select(0);
-      const input = formOf(groups[current]).elements.score;
-      input.focus();
-      if (/^[0-9]$/.test(key)) input.value = key;
+      score.focus();
+      if (/^[0-9]$/.test(key)) score.value = key;
     } else return;
     event.preventDefault();
   });
 
   if (groups.length) select(Math.max(nextUnreviewed(-1), 0), false);
+  else panel.hidden = true;
 })();
