@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -111,12 +112,12 @@ def create_app(batch: Batch, token: str, *, cookie: str = "grader_review", hosts
         return templates.TemplateResponse(request, name, {"csrf": csrf, "assignment": batch.rubric.title if batch.rubric else batch.assignment_id,
                                                            "assignment_id": batch.assignment_id, "directory": str(batch.directory), **context})
 
-    async def index(request: Request) -> Response:
+    def index(request: Request) -> Response:  # plain functions run in a thread: a decision being written does not stall a page
         rows = progress(batch.items, batch.reports(), batch.entries())
         return page(request, "index.html", manual=[r for r in rows if r.info.manual], automatic=[r for r in rows if not r.info.manual],
                     overrides=batch.overrides_path.name)
 
-    async def item(request: Request) -> Response:
+    def item(request: Request) -> Response:
         info = batch.item(request.path_params["item"])
         if info is None:
             return PlainTextResponse(f"404: {batch.assignment_id} has no item {request.path_params['item']!r}\n", status_code=404)
@@ -139,10 +140,10 @@ def create_app(batch: Batch, token: str, *, cookie: str = "grader_review", hosts
         if not math.isfinite(score):
             return JSONResponse({"error": "the score must be a number"}, status_code=400)
         try:
-            changed = batch.decide(item_id, names, score, comment)
+            changed = await run_in_threadpool(batch.decide, item_id, names, score, comment)
         except BatchError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        reports = batch.reports()
+        reports = await run_in_threadpool(batch.reports)
         row = next(r for r in progress([batch.item(item_id)], reports, batch.entries()))
         answers = []
         for report in changed:
@@ -151,7 +152,7 @@ def create_app(batch: Batch, token: str, *, cookie: str = "grader_review", hosts
                             "max_score": result.max_score, "status": result.status, "comment": result.review_comment or ""})
         return JSONResponse({"decided": len(changed), "answers": answers, "reviewed": row.reviewed, "total": row.total})
 
-    async def export(request: Request) -> Response:
+    def export(request: Request) -> Response:
         return PlainTextResponse(batch.export(), media_type="text/csv",
                                  headers={"Content-Disposition": f'attachment; filename="{batch.overrides_path.name}"'})
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from scipy import sparse
 from ..similarity import winnow
 
 NEAR = 0.4  # Jaccard overlap of fingerprints from which two groups are offered together
-K, WINDOW = 5, 4  # characters per k-gram, winnowing window: any shared run of 8 characters is seen
+K, WINDOW = 4, 4  # characters per k-gram, winnowing window: any shared run of 7 characters is seen
 
 # a comment or heading marker at the start of a line (`#`, `##`, `//`), and docstring quotes
 _MARKERS = re.compile(r'^[ \t]*(?:#+|//+)|"""|\'\'\'', re.MULTILINE)
@@ -74,8 +75,9 @@ def _prints(key: str) -> frozenset[int]:
     """Winnowed fingerprints of the answer's characters (spaces left out), as `grader.similarity` winnows tokens."""
     text = key.replace(" ", "")
     if len(text) < K:
-        return frozenset([hash(text)]) if text else frozenset()
-    return frozenset(h for _, h in winnow([hash(text[i:i + K]) for i in range(len(text) - K + 1)], WINDOW))
+        return frozenset([zlib.crc32(text.encode())]) if text else frozenset()
+    # crc32, not hash(): salted per process, it would make the groups differ from one run to the next
+    return frozenset(h for _, h in winnow([zlib.crc32(text[i:i + K].encode()) for i in range(len(text) - K + 1)], WINDOW))
 
 
 def near_pairs(keys: Sequence[str], threshold: float = NEAR) -> list[tuple[int, int, float]]:

@@ -18,6 +18,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from pathlib import Path
 from ..atomic import write_atomic
 from ..gradebook import write_gradebook
 from ..overrides import Override, OverridesError, apply_overrides, read_overrides
-from ..report import ItemResult, Report
+from ..report import Answer, AnswerCell, ItemResult, Report
 from ..rubric import Assignment, RubricError, UnknownAssignment, load_assignment
 
 try:
@@ -38,6 +39,7 @@ OVERRIDES = "overrides.csv"
 GRADEBOOK = "grades.csv"
 LOCK = ".review.lock"
 HEADER = ("submission", "item", "score", "comment")
+_CELL_MARK = re.compile(r"^\[cell (\d+)\] ", re.MULTILINE)  # how manual.py's feedback marks each answer cell
 
 
 class BatchError(Exception):
@@ -72,10 +74,11 @@ class Batch:
         self.overrides_path = self.directory / OVERRIDES
         self.gradebook_path = self.directory / GRADEBOOK
         self._cache: dict[str, _Cached] = {}  # report file name → report
-        self._thread_lock = threading.Lock()
+        self._thread_lock = threading.Lock()  # decisions, one at a time
+        self._cache_lock = threading.RLock()  # the cache, read by pages while a decision writes it
         self._file_of: dict[str, str] = {}  # submission file name → report file name
         self.refresh()
-        graded = [r for r in self._reports().values() if r.assignment.id]
+        graded = [r for r in self._reports().values() if r.assignment.id and r.status == "graded"]
         if not graded:
             raise BatchError(f"{directory}: holds no grading report (grade a batch into it with --out first)")
         self.assignment_id = Counter(r.assignment.id for r in graded).most_common(1)[0][0]
@@ -87,6 +90,10 @@ class Batch:
 
     def refresh(self) -> None:
         """Re-read the reports changed on disk since last time (by another process too)."""
+        with self._cache_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         seen = set()
         for path in self.directory.glob("*.json"):
             if path.name.startswith("."):
@@ -115,9 +122,10 @@ class Batch:
 
     def reports(self) -> dict[str, Report]:
         """Submission file name → report: the graded submissions of the assignment, current."""
-        self.refresh()
-        graded = {name: r for name, r in self._reports().items() if r.status == "graded" and r.assignment.id == self.assignment_id}
-        self._file_of = {submission_name(r): name for name, r in graded.items()}
+        with self._cache_lock:
+            self._refresh()
+            graded = {name: r for name, r in self._reports().items() if r.status == "graded" and r.assignment.id == self.assignment_id}
+            self._file_of = {submission_name(r): name for name, r in graded.items()}
         return {submission_name(r): r for r in graded.values()}
 
     def entries(self) -> dict[tuple[str, str], Override]:
@@ -224,15 +232,20 @@ class Batch:
 
     def _apply(self, report: Report, entries: list[Override]) -> Report:
         """The report with these decisions, written (atomically) and cached."""
+        report = report.model_copy(deep=True)
+        for item in report.items:  # an older report keeps its answer only in the feedback, which a person's score replaces
+            if item.answer is None and any(e.item == item.id for e in entries):
+                item.answer = answer_from_feedback(item)
         try:
-            changed = apply_overrides(report.model_copy(deep=True), entries, self.overrides_path)
+            changed = apply_overrides(report, entries, self.overrides_path)
         except OverridesError as exc:
             raise BatchError(str(exc)) from None
         name = self._file_of[submission_name(report)]
         path = self.directory / name
         write_atomic(path, changed.to_json() + "\n")
         stat = path.stat()
-        self._cache[name] = _Cached((stat.st_ino, stat.st_mtime_ns, stat.st_size), changed)
+        with self._cache_lock:
+            self._cache[name] = _Cached((stat.st_ino, stat.st_mtime_ns, stat.st_size), changed)
         return changed
 
     def _write_overrides(self, entries: dict[tuple[str, str], Override]) -> None:
@@ -241,6 +254,22 @@ class Batch:
     def _write_gradebook(self) -> None:
         order = [i.id for i in self.rubric.items] if self.rubric is not None else []
         write_gradebook(self.reports(), self.gradebook_path, order)
+
+
+def answer_from_feedback(result: ItemResult) -> Answer | None:
+    """A manual item's answer as a report written before `items[].answer` has it: in its feedback.
+
+    (Cut at 1,500 characters there; the cell type is not known: "".)
+    """
+    if result.status != "manual" or "The answer:\n" not in result.feedback:
+        return None
+    text = result.feedback.split("The answer:\n", 1)[1]
+    marks = list(_CELL_MARK.finditer(text))
+    if not marks:
+        return Answer(question="", cells=[AnswerCell(cell=-1, cell_type="", source=text)])
+    ends = [m.start() for m in marks[1:]] + [len(text)]
+    return Answer(question="", cells=[AnswerCell(cell=int(m.group(1)), cell_type="", source=text[m.end():end].rstrip("\n"))
+                                      for m, end in zip(marks, ends)])
 
 
 def submission_name(report: Report) -> str:

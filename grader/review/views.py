@@ -6,16 +6,12 @@ with autoescaping: every string below may be a hostile student's text).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from ..overrides import Override
 from ..report import ItemResult, Report
 from .grouping import Cluster, clusters, identical_groups, normalise_answer
-from .store import ItemInfo
-
-_CELL_MARK = re.compile(r"^\[cell (\d+)\] ", re.MULTILINE)
-
+from .store import ItemInfo, answer_from_feedback
 
 @dataclass(frozen=True)
 class Cell:
@@ -71,16 +67,10 @@ class Progress:
 
 def answer_cells(result: ItemResult) -> list[Cell]:
     """The answer as written: from the report's `answer` field, or an older report's feedback."""
-    if result.answer is not None:
-        return [Cell(c.cell, c.cell_type, c.source, c.ran) for c in result.answer.cells]
-    if result.status == "manual" and "The answer:\n" in result.feedback:
-        text = result.feedback.split("The answer:\n", 1)[1]
-        marks = list(_CELL_MARK.finditer(text))
-        if not marks:
-            return [Cell(None, "", text)]
-        return [Cell(int(m.group(1)), "", text[m.end():marks[n + 1].start() if n + 1 < len(marks) else len(text)].rstrip("\n"))
-                for n, m in enumerate(marks)]
-    return []
+    answer = result.answer or answer_from_feedback(result)
+    if answer is None:
+        return []
+    return [Cell(c.cell if c.cell >= 0 else None, c.cell_type, c.source, c.ran) for c in answer.cells]
 
 
 def _automatic_key(view: AnswerView) -> str:
