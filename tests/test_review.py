@@ -228,7 +228,7 @@ def test_a_hostile_file_name_is_text_too(small):
 def test_automatic_items_open_the_same_way_with_their_feedback(small):
     c = client(Batch(small))
     page = c.get("/item/grad_xy")
-    assert page.status_code == 200 and "All checks passed." in page.text and "5 identical answers" in page.text
+    assert page.status_code == 200 and "All checks passed." in page.text and "5 submissions with this verdict" in page.text
     assert decide(c, "grad_xy", ["s0004.ipynb"], 0.5, "regrade: the sign is wrong").status_code == 200
     assert gradebook(small)["s0004.ipynb"]["grad_xy"] == "0.5"
     index = c.get("/").text
@@ -314,8 +314,9 @@ def test_in_chromium_the_identical_answers_are_scored_once_and_the_script_does_n
     with sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1200, "height": 1400})
-        requests, dialogs = [], []
+        requests, dialogs, console = [], [], []
         page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning") else None)
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(url)
         assert page.url == origin + "/"  # the token became a cookie
@@ -337,6 +338,7 @@ def test_in_chromium_the_identical_answers_are_scored_once_and_the_script_does_n
         assert HOSTILE in hostile.locator("pre").inner_text()  # shown as written, as text
         assert page.evaluate("typeof window.pwned") == "undefined" and page.title() == title and "pwned" not in title
         assert page.locator("img").count() == 0 and not dialogs
+        assert not console, console  # the page itself keeps to its Content-Security-Policy
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
         # the first group is current: "1", a comment, Enter — one action for the three

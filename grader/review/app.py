@@ -161,6 +161,7 @@ def create_app(batch: Batch, token: str, *, cookie: str = "grader_review", hosts
         Route("/item/{item}", item),
         Route("/api/decide", decide, methods=["POST"]),
         Route("/overrides.csv", export),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),  # browsers ask for it; nothing to fetch
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts)), Middleware(Guard, token=token, cookie=cookie)]

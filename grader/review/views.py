@@ -45,7 +45,8 @@ class AnswerView:
 
     @property
     def reviewed(self) -> bool:
-        return self.decision is not None
+        """Decided here, or scored by a person some other way (`grade --overrides` with another file)."""
+        return self.decision is not None or self.result.set_by == "person"
 
 
 @dataclass
@@ -100,7 +101,8 @@ def progress(items: list[ItemInfo], reports: dict[str, Report], decisions: dict[
     for info in items:
         results = [next((i for i in r.items if i.id == info.id), None) for r in reports.values()]
         names = [n for n, res in zip(reports, results) if res is not None]
-        out.append(Progress(info, len(names), sum((n, info.id) in decisions for n in names),
+        done = sum((n, info.id) in decisions or res.set_by == "person" for n, res in zip(reports, results) if res is not None)
+        out.append(Progress(info, len(names), done,
                             sum(res is not None and res.status != "missing" for res in results)))
     return out
 

@@ -11,6 +11,7 @@
   if (!root || !panel) return; // the list of items needs nothing more
 
   const item = root.dataset.item;
+  const manual = root.dataset.manual === "true";
   const groups = Array.from(root.querySelectorAll("article.group"));
   const byName = new Map();
   root.querySelectorAll("li.answer").forEach((li) => byName.set(li.dataset.submission, li));
@@ -37,7 +38,7 @@
     const n = names().length;
     if (mode.kind === "one") target.textContent = "only " + mode.name + " (Esc: its group)";
     else if (mode.kind === "cluster") target.textContent = "all " + n + " near-identical answers (Esc: the group)";
-    else target.textContent = n === 1 ? "this answer" : "these " + n + " identical answers";
+    else target.textContent = n === 1 ? "this answer" : "these " + n + (manual ? " identical answers" : " submissions");
     submitButton.textContent = n === 1 ? "Score it" : "Score all " + n;
   }
 
