@@ -103,9 +103,9 @@ class ItemResult(BaseModel):
     checks: list[CheckResult] = Field(default_factory=list)
     set_by: Literal["grader", "person"] = Field(default="grader", description="`person` when an overrides file set the score")
     review_comment: str | None = None
+    answer: Answer | None = Field(default=None, description="`manual` items: the question and the answer cells as written")
     plot: Plot | None = None
     hidden_checks: int = Field(default=0, description="in a student bundle: this item's checks that were not run")
-    answer: Answer | None = Field(default=None, description="`manual` items: the question and the answer cells as written")
 
 
 class CellError(BaseModel):
