@@ -133,6 +133,8 @@ def create_app(batch: Batch, token: str, *, cookie: str = "grader_review", hosts
             return JSONResponse({"error": "a decision is sent as JSON"}, status_code=415)
         try:
             body = await request.json()
+            if not isinstance(body["submissions"], list):
+                raise TypeError("submissions is a list")
             item_id, names = str(body["item"]), [str(s) for s in body["submissions"]]
             score, comment = float(body["score"]), str(body.get("comment", ""))
         except (ValueError, KeyError, TypeError):
