@@ -341,6 +341,12 @@ def test_in_chromium_the_identical_answers_are_scored_once_and_the_script_does_n
         assert not console, console  # the page itself keeps to its Content-Security-Policy
         page.screenshot(path=str(SCREENSHOT), full_page=True)
 
+        current = lambda: page.locator("article.group.current").get_attribute("id")  # noqa: E731
+        assert current() == "g0-0"
+        page.keyboard.press("j")
+        assert current() == "g0-1"
+        page.keyboard.press("k")
+        assert current() == "g0-0"
         # the first group is current: "1", a comment, Enter — one action for the three
         assert page.locator("#target").inner_text() == "these 3 identical answers"
         page.keyboard.press("1")
