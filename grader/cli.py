@@ -25,6 +25,7 @@ from .notebook import NotebookRejected, load
 from .render import render_html
 from .student import BundleError, export_student, summary_line
 from .validate import validate
+from .cli_review import review_command
 from .atomic import write_atomic
 from .gradebook import summarise, write_gradebook
 from .similarity import write_csv
@@ -299,7 +300,9 @@ def export_student_command(
                f"students run: pip install -e {directory} && grade NOTEBOOK -a {assignment}")
 
 
-SUBCOMMANDS = ("validate", "export-student")
+tools.command("review")(review_command)  # grader/cli_review.py
+
+SUBCOMMANDS = ("validate", "export-student", "review")
 
 
 def main() -> None:

@@ -79,6 +79,20 @@ class HiddenChecks(BaseModel):
     points: float = Field(default=0.0, description="the points of the hidden items")
 
 
+class AnswerCell(BaseModel):
+    cell: int = Field(description="0-based index of the cell")
+    cell_type: str = Field(description="`markdown`, `code` or `raw`")
+    source: str = Field(description="the cell's text as the student wrote it (cut at 20,000 characters)")
+    ran: bool | None = Field(default=None, description="code cells: it ran without error (false: it raised, timed out or was not run)")
+
+
+class Answer(BaseModel):
+    """A free-text answer as written, for the person who grades it (`grade review`)."""
+
+    question: str = Field(description="the question as the notebook asks it (its markdown cell)")
+    cells: list[AnswerCell] = Field(default_factory=list)
+
+
 class ItemResult(BaseModel):
     id: str
     title: str
@@ -90,6 +104,7 @@ class ItemResult(BaseModel):
     checks: list[CheckResult] = Field(default_factory=list)
     set_by: Literal["grader", "person"] = Field(default="grader", description="`person` when an overrides file set the score")
     review_comment: str | None = None
+    answer: Answer | None = Field(default=None, description="`manual` items: the question and the answer cells as written")
     plot: Plot | None = None
     hidden_checks: int = Field(default=0, description="in a student bundle: this item's checks that were not run")
     flags: list[str] = Field(default_factory=list, description="tampering seen while this item was checked (see the report's `tampering`)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..anchors import answer_text
-from ..report import Found, ItemResult
+from ..report import Answer, AnswerCell, Found, ItemResult
 from ..rubric import Item
 from .base import CheckKind, Evidence, unscored
 
@@ -41,4 +41,14 @@ class ManualCheck(CheckKind):
             else:
                 ran = " The answer cells ran without error."
         feedback = f"Left for a person to grade.{ran} The answer:\n{_answer(evidence.nb, cells)}"
-        return unscored(item, "manual", feedback, found=Found(name="answer", cell=cells[0]))
+        return unscored(item, "manual", feedback, found=Found(name="answer", cell=cells[0]),
+                        answer=_as_written(evidence, anchor.question, cells))
+
+
+def _as_written(evidence: Evidence, question: int, cells: list[int]) -> Answer:
+    """The question and answer cells verbatim, and whether each code cell ran: what a reviewer reads."""
+    failed = {e.cell for e in evidence.cells.errors} | set(evidence.cells.timed_out) | set(evidence.cells.not_run)
+    nb = evidence.nb
+    return Answer(question=nb.cells[question].source.strip(), cells=[
+        AnswerCell(cell=i, cell_type=nb.cells[i].cell_type, source=nb.cells[i].source[:20_000],
+                   ran=(i not in failed) if nb.cells[i].cell_type == "code" else None) for i in cells])
