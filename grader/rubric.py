@@ -8,13 +8,21 @@ Schema generated from them.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .late import LatePolicy
+
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS_DIR"  # another folder of assignments (a copied, edited rubric; tests)
+
+
+def assignments_dir() -> Path:
+    return Path(os.environ[ASSIGNMENTS_ENV]) if os.environ.get(ASSIGNMENTS_ENV) else ASSIGNMENTS_DIR
 RUBRIC_FILE = "rubric.toml"
 ANSWERS_FILE = "expected.json"  # present in a student bundle only
 
@@ -185,6 +193,7 @@ class Assignment(_Strict):
     common_code: list[str] = Field(default_factory=list, description="files (next to the rubric) of code everyone is given or types in: not evidence of copying")
     items: list[Item] = Field(min_length=1)
     self_test: SelfTest = Field(default_factory=SelfTest, alias="validate", description="`grade validate`: the solution and known-wrong examples")
+    late: LatePolicy | None = Field(default=None, description="late work: due date, grace, penalty per day, cap (the command line may override)")
     directory: Path | None = Field(default=None, exclude=True)
     answers: Path | None = Field(default=None, exclude=True, description="a student bundle's stored reference answers (`expected.json`), used instead of reference/")
 
@@ -256,11 +265,13 @@ def load_rubric(path: Path) -> Assignment:
         raise RubricError(f"{path}: field `{where}`: {first['msg']}") from None
 
 
-def assignment_ids(root: Path = ASSIGNMENTS_DIR) -> list[str]:
+def assignment_ids(root: Path | None = None) -> list[str]:
+    root = root or assignments_dir()
     return sorted(p.parent.name for p in root.glob(f"*/{RUBRIC_FILE}"))
 
 
-def load_assignment(assignment_id: str, root: Path = ASSIGNMENTS_DIR) -> Assignment:
+def load_assignment(assignment_id: str, root: Path | None = None) -> Assignment:
+    root = root or assignments_dir()
     path = root / assignment_id / RUBRIC_FILE
     if not path.is_file():
         known = ", ".join(assignment_ids(root)) or "none"
