@@ -12,7 +12,6 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from .atomic import write_atomic
 from .cli import _fail, tools
@@ -63,7 +62,11 @@ def gradebook_command(
         ids = {r.assignment.id for r in reports.values() if r.assignment.id}
         if len(ids) > 1:
             raise LmsError(f"{results}: holds reports of several assignments ({', '.join(sorted(ids))})")
-        assignment = load_assignment(ids.pop()) if ids else None
+        assignment_id = next(iter(ids), None)
+        try:  # the rubric gives the late policy; the reports alone give everything else
+            assignment = load_assignment(assignment_id) if assignment_id else None
+        except (UnknownAssignment, RubricError):
+            assignment = None
         table = read_roster(roster, lms, key)
         mapped = read_map(mapping) if mapping else {}
         policy = _policy(assignment.late if assignment else None, due, grace, per_day, cap)
@@ -87,12 +90,17 @@ def gradebook_command(
                 when, source = None, "canvas"
             reports[name] = apply_late(report, policy, when, source, marked_late=marked)
             write_atomic(results / name, reports[name].to_json() + "\n")
-        write_gradebook(reports, results / "grades.csv", [i.id for i in assignment.items] if assignment else [])
+        by_file = {Path(r.submission.path).name or name: r for name, r in reports.items()}  # grades.csv's rows, as the batch names them
+        write_gradebook(by_file, results / "grades.csv", [i.id for i in assignment.items] if assignment else [])
     matching = match_all(table, reports, mapped)
-    title = assignment.title if assignment else next(iter(ids), "assignment")
-    item_points = [(i.id, i.points) for i in assignment.items] if items and assignment else []
-    text, target = fill(table, matching, title=title, assignment_id=assignment.id if assignment else "", max_score=assignment.max_score if assignment else 0.0,
-                        column=column, items=item_points)
+    graded = [r for r in reports.values() if r.status == "graded"]
+    title = next((r.assignment.title for r in graded if r.assignment.title), assignment_id or "assignment")
+    maximum = max((r.max_score for r in graded), default=0.0)
+    points = {}
+    for report in graded:
+        points.update({i.id: i.max_score for i in report.items if i.id not in points})
+    text, target = fill(table, matching, title=title, assignment_id=assignment_id or "", max_score=maximum,
+                        column=column, items=list(points.items()) if items else [])
     destination = out or results / f"{lms.value}-import.csv"
     write_atomic(destination, text)
     console = Console()
@@ -141,15 +149,17 @@ def diff_command(
         raise typer.Exit(2)
     changes = diff_reports(before, after)
     console = Console()
-    table = Table("submission", "item", "status", "points", "what changed", show_header=True, header_style="bold")
-    for change in changes:
-        versions = f" (rubric v{change.old_version} → v{change.new_version})" if change.old_version != change.new_version and change.old_version else ""
-        table.add_row(escape(change.name), "[bold]total[/]", escape(change.note), f"{_fmt(change.old_score)} → {_fmt(change.new_score)} ({change.delta:+g})",
-                      escape(versions.strip()))
+    for change in changes:  # one line per submission, one per changed item: readable in a log, easy to grep
+        parts = [f"{_fmt(change.old_score)} → {_fmt(change.new_score)} ({change.delta:+g})"]
+        if change.old_version and change.new_version and change.old_version != change.new_version:
+            parts.append(f"rubric v{change.old_version} → v{change.new_version}")
+        if change.note:
+            parts.append(change.note)
+        console.print(f"[bold]{escape(change.name)}[/]: {escape(', '.join(parts))}", soft_wrap=True)
         for item in change.items:
-            table.add_row("", escape(item.item), f"{item.old_status or '—'} → {item.new_status or '—'}",
-                          f"{item.old_score:g} → {item.new_score:g}", escape("; ".join(item.checks)))
-    console.print(table)
+            checks = f"; {'; '.join(item.checks)}" if item.checks else ""
+            console.print(escape(f"  {item.item}: {item.old_status or '—'} → {item.new_status or '—'}, "
+                                 f"{item.old_score:g} → {item.new_score:g}{checks}"), soft_wrap=True)
     total_old = sum(r.final_score() for r in before.values())
     total_new = sum(r.final_score() for r in after.values())
     console.print(f"{len(changes)} of {len(set(before) | set(after))} submissions changed; total {total_old:g} → {total_new:g} "

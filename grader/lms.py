@@ -176,7 +176,8 @@ def match_one(roster: Roster, name: str, report: Report, mapping: dict[str, str]
 
 def match_all(roster: Roster, reports: dict[str, Report], mapping: dict[str, str]) -> Matching:
     result, claims = Matching(), {}
-    for name, report in sorted(reports.items()):
+    for key, report in sorted(reports.items()):
+        name = Path(report.submission.path).name or key  # the submission's own file name, as the instructor knows it
         found = match_one(roster, name, report, mapping)
         if not found.students:
             why = found.how if "says" in found.how or "pattern" in found.how else f"no student fits its {found.how}"

@@ -146,6 +146,7 @@ def test_without_the_rubric_every_item_is_treated_as_hidden():
     assert results.tests and all(t.visibility == "after_published" for t in results.tests)
 
 
+@pytest.mark.kernel  # runs the `grade` command
 def test_the_command_line_writes_results_with_the_chosen_hidden_visibility(tmp_path):
     bad = tmp_path / "essay.ipynb"
     bad.write_text("not json")
