@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import __version__
 from .atomic import write_atomic
-from .export.gradescope import OutputFormat, Visibility, to_gradescope
+from .export.gradescope import OutputFormat, SubmissionMetadata, Visibility, to_gradescope
 from .export.public_view import split_report, student_view
 from .kernel.processes import descendants, kill_all
 from .late import LatePolicy, apply_late, parse_time
@@ -59,35 +59,6 @@ class AutograderConfig(BaseModel):
     time_limit_s: float | None = Field(default=None, gt=0, description="the Gradescope assignment's autograder timeout")
     margin_s: float | None = Field(default=None, gt=0, description="kept free before the time limit to write results.json")
     late: LatePolicy | None = Field(default=None, description="late work; its due date defaults to Gradescope's")
-
-
-class GradescopeUser(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    email: str | None = None
-    id: int | str | None = None
-    name: str | None = None
-    sid: str | None = None
-
-
-class GradescopeAssignmentMeta(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    due_date: str | None = None
-    late_due_date: str | None = None
-    title: str | None = None
-    total_points: float | str | None = None
-
-
-class SubmissionMetadata(BaseModel):
-    """The fields of Gradescope's `/autograder/submission_metadata.json` this runner uses."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: int | str | None = None
-    created_at: str | None = None
-    assignment: GradescopeAssignmentMeta = Field(default_factory=GradescopeAssignmentMeta)
-    users: list[GradescopeUser] = Field(default_factory=list)
 
 
 @dataclass
@@ -264,10 +235,7 @@ def _metadata(root: Path) -> SubmissionMetadata | None:
 
 
 def _student(meta: SubmissionMetadata | None) -> Student | None:
-    if meta is None or not meta.users:
-        return None
-    user = meta.users[0]  # a group submission: the first member (all are in extra_data)
-    return Student(name=user.name, email=user.email, sid=user.sid, lms_id=str(user.id) if user.id is not None else None, source="gradescope")
+    return meta.student() if meta is not None else None
 
 
 def _late(report: Report, policy: LatePolicy | None, meta: SubmissionMetadata | None) -> Report:

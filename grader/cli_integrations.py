@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from .atomic import write_atomic
 from .cli import _fail, tools
+from .export.gradescope import SubmissionMetadata
 from .gradebook import write_gradebook
 from .late import LateError, LatePolicy, apply_late, parse_time, read_submitted_at
 from .lms import CANVAS_NAME, Key, LmsError, LmsFormat, fill, match_all, read_map, read_roster
@@ -82,6 +83,8 @@ def gradebook_command(
                 when, source = times[file.name], "csv"
             elif report.late is not None and report.late.source == "gradescope" and report.late.submitted_at:
                 when, source = parse_time(report.late.submitted_at), "gradescope"
+            elif (meta := SubmissionMetadata.beside(file)) is not None and meta.created_at:
+                when, source = parse_time(meta.created_at), "gradescope"
             elif submitted_at == "mtime" and file.exists():
                 from datetime import datetime, timezone
 

@@ -2,8 +2,8 @@
 
 Each graded submission is matched to one student of the roster (the LMS's
 export), first by a `--map` CSV (`file,key`), then by the identity in its
-report (Gradescope's `submission_metadata.json`), then by the name the LMS
-gave the downloaded file:
+report or in a `submission_metadata.json` beside it (Gradescope's), then by
+the name the LMS gave the downloaded file:
 
 - Canvas: `doejane_12345_6789012_lab01.ipynb` (sortable name without
   punctuation, `late` when late, the user's Canvas `ID`, the attachment id,
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from .export.gradescope import SubmissionMetadata
 from .report import Report, Student
 
 
@@ -157,8 +158,12 @@ def match_one(roster: Roster, name: str, report: Report, mapping: dict[str, str]
     if name in mapping or Path(report.submission.path).name in mapping:
         value = mapping.get(name) or mapping[Path(report.submission.path).name]
         return Match(name, _by_key(roster, value), f"--map ({roster.key.value} {value})")
-    if report.student is not None and (value := getattr(report.student, STUDENT_FIELD[roster.key])):
-        return Match(name, _by_key(roster, value), f"{report.student.source} identity ({roster.key.value} {value})", student=report.student)
+    student = report.student
+    if student is None:  # a Gradescope-style folder: submission_metadata.json beside the submission
+        meta = SubmissionMetadata.beside(Path(report.submission.path))
+        student = meta.student() if meta is not None else None
+    if student is not None and (value := getattr(student, STUDENT_FIELD[roster.key])):
+        return Match(name, _by_key(roster, value), f"{student.source} identity ({roster.key.value} {value})", student=student)
     for candidate in _file_names(report, name):
         if roster.format == LmsFormat.canvas and (m := CANVAS_NAME.match(candidate)):
             found = [i for i, s in enumerate(roster.students) if s["ID"].strip() == m["uid"]]

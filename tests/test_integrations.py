@@ -230,6 +230,14 @@ def test_matching_by_gradescope_identity_and_the_errors_of_a_roster(tmp_path):
     assert "named by 2 submissions" in matching.ambiguous[0][1]
     only = match_all(roster, {"a.json": one}, {})
     assert list(only.matched) == [4] and "gradescope identity" in only.matched[4][2].how
+    # a submission laid out as Gradescope does: its folder's submission_metadata.json names the student
+    folder = tmp_path / "submission_77" / "submission"
+    folder.mkdir(parents=True)
+    (folder.parent / "submission_metadata.json").write_text(json.dumps(
+        {"created_at": "2026-12-02T10:00:00Z", "users": [{"name": "Richard Roe", "email": "rroe@uni.edu", "sid": "S502", "id": 9}]}))
+    laid_out = report.model_copy(update={"submission": report.submission.model_copy(update={"path": str(folder / "lab.ipynb")})})
+    beside = match_all(roster, {"c.json": laid_out}, {})
+    assert list(beside.matched) == [1] and beside.matched[1][2].student.email == "rroe@uni.edu"
     canvas = tmp_path / "canvas.csv"
     canvas.write_text(CANVAS)
     proc = grade("gradebook", FIXTURES / "reports", "--roster", canvas, "--format", "canvas", "--key", "email")

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 from enum import Enum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..report import ItemResult, Report
+from ..report import ItemResult, Report, Student
 from ..rubric import Assignment, RubricError, UnknownAssignment, load_assignment
 from .public_view import split_report
 
@@ -218,6 +219,59 @@ def to_gradescope(report: Report, assignment: Assignment | None = None, *,
     return GradescopeResults(score=round(report.final_score(), 4), execution_time=report.timing.total_s, output=output,
                              output_format=output_format, test_output_format=OutputFormat.md, test_name_format=OutputFormat.text,
                              visibility=Visibility.visible, stdout_visibility=Visibility.hidden, tests=tests, extra_data=extra)
+
+
+# --- Gradescope's submission_metadata.json (what the autograder and the gradebook read of it) ----------
+
+
+class GradescopeUser(BaseModel):
+    """A submitter in Gradescope's `submission_metadata.json`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    email: str | None = None
+    id: int | str | None = None
+    name: str | None = None
+    sid: str | None = None
+
+
+class GradescopeAssignmentMeta(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    due_date: str | None = None
+    late_due_date: str | None = None
+    title: str | None = None
+    total_points: float | str | None = None
+
+
+class SubmissionMetadata(BaseModel):
+    """The fields of Gradescope's `/autograder/submission_metadata.json` this runner uses."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: int | str | None = None
+    created_at: str | None = None
+    assignment: GradescopeAssignmentMeta = Field(default_factory=GradescopeAssignmentMeta)
+    users: list[GradescopeUser] = Field(default_factory=list)
+
+    def student(self) -> Student | None:
+        """Who submitted; of a group submission, the first member (the autograder keeps them all in extra_data)."""
+        if not self.users:
+            return None
+        user = self.users[0]
+        return Student(name=user.name, email=user.email, sid=user.sid, lms_id=str(user.id) if user.id is not None else None,
+                       source="gradescope")
+
+    @classmethod
+    def beside(cls, submission: Path) -> "SubmissionMetadata | None":
+        """The `submission_metadata.json` of a submission laid out as Gradescope does (in its folder or the one above)."""
+        for folder in (submission.parent, submission.parent.parent):
+            try:
+                return cls.model_validate_json((folder / "submission_metadata.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+        return None
+
 
 
 def results_schema() -> str:

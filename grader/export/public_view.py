@@ -94,7 +94,7 @@ def split_item(result: ItemResult, item: Item | None) -> ItemParts:
         public_score = round(result.score * (1 - hidden_share), 4)
     public_score = min(public_score, result.score)
     hidden_max = round(result.max_score - public_max, 4)
-    hidden_score = round(result.score - public_score, 4)
+    hidden_score = min(max(0.0, round(result.score - public_score, 4)), hidden_max)  # rounding never takes it past its bounds
     if result.checks and result.set_by == "grader":
         public_feedback = _feedback(shown, hints, "All public checks passed; further checks are graded separately.")
         hidden_feedback = _feedback(kept, hints, "All hidden checks passed.")
