@@ -6,6 +6,7 @@ grading command's own options stay as they are.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -20,7 +21,6 @@ from .gradebook import write_gradebook
 from .late import LateError, LatePolicy, apply_late, parse_time, read_submitted_at
 from .lms import CANVAS_NAME, Key, LmsError, LmsFormat, fill, match_all, read_map, read_roster
 from .regrade import diff_reports, previous_reports, read_reports
-from .report import Report
 from .rubric import RubricError, UnknownAssignment, load_assignment
 
 COMMANDS = ("gradebook", "diff", "autograder")
@@ -86,8 +86,6 @@ def gradebook_command(
             elif (meta := SubmissionMetadata.beside(file)) is not None and meta.created_at:
                 when, source = parse_time(meta.created_at), "gradescope"
             elif submitted_at == "mtime" and file.exists():
-                from datetime import datetime, timezone
-
                 when, source = datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc), "mtime"
             else:
                 when, source = None, "canvas"

@@ -272,3 +272,32 @@ def test_the_late_policy_charges_started_days_after_the_grace_up_to_the_cap(tmp_
     bad.write_text("file,submitted_at\nlab.ipynb,yesterday\n")
     with pytest.raises(LateError, match="line 2: 'yesterday' is not an ISO 8601 time"):
         read_submitted_at(bad)
+
+
+@pytest.mark.kernel
+def test_the_samples_batch_goes_into_a_canvas_export_by_a_map(sample_batch_run, tmp_path):
+    """The five real samples graded as one dlwp-ch2 batch (the suite's shared batch): a map names five, one file stays out."""
+    _, out = sample_batch_run
+    results = tmp_path / "results"
+    shutil.copytree(out, results)
+    roster = tmp_path / "canvas.csv"
+    students = [("Doe, Jane", 501), ("Roe, Richard", 502), ("Poe, Edgar", 503), ("Lee, Ann", 504), ("Kim, Min", 505), ("Ng, Tom", 506)]
+    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section\n    Points Possible,,,,\n"
+                      + "".join(f'"{n}",{i},S{i},u{i},A\n' for n, i in students))
+    samples = ["dlwp-ch2_walkthrough", "week3_practice", "lab01_math", "dnn_backprop_review", "mit_lab1_tensorflow", "forever"]
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("file,key\n" + "".join(f"{s}.ipynb,u{501 + k}\n" for k, s in enumerate(samples)))
+    target = tmp_path / "import.csv"
+    proc = grade("gradebook", results, "--roster", roster, "--format", "canvas", "--key", "login", "--map", mapping, "--out", target, "--items")
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert "6 of 7 submissions matched" in text and "unmatched readme.txt" in text
+    rows = read_csv(target)
+    title = "The mathematical building blocks of neural networks"
+    assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] and rows[0][5] == title
+    assert rows[1][5] == "17" and rows[1][6:8] == ["1", "1"]  # Points Possible: the assignment's, then each item's
+    by_login = {r[3]: dict(zip(rows[0], r)) for r in rows[2:]}
+    for k, sample in enumerate(samples):
+        report = Report.model_validate_json((results / f"{sample}.json").read_text())
+        assert by_login[f"u{501 + k}"][title] == f"{report.score:g}"
+        assert by_login[f"u{501 + k}"][f"{title}: naive_relu"] == f"{report.item('naive_relu').score:g}"
