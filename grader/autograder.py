@@ -46,6 +46,7 @@ from .rubric import Assignment, RubricError, UnknownAssignment, load_assignment
 GRADESCOPE_MEMORY_MB = 768  # Gradescope's default container, when no cgroup says otherwise
 GRADESCOPE_TIME_LIMIT_S = 600.0  # Gradescope's default autograder timeout (10 minutes)
 GRADER_RESERVE_MB = 120  # what the grader's own processes need beside the kernel, at least
+GRADER_CHILD_MB = 100  # the grading process beside the kernel (measured: 89 MB PSS grading a numpy notebook)
 
 
 class AutograderConfig(BaseModel):
@@ -125,7 +126,21 @@ class Plan:
     margin_s: float
 
 
-def plan(limits: ContainerLimits, assignment: Assignment | None, margin_s: float | None, started_s: float) -> Plan:
+def own_memory_mb() -> float:
+    """This process's proportional share of memory (PSS: shared pages counted once across processes, as the cgroup does)."""
+    try:
+        with open("/proc/self/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 80.0
+
+
+def plan(limits: ContainerLimits, assignment: Assignment | None, margin_s: float | None, started_s: float,
+         reserve_mb: float | None = None) -> Plan:
+    """The child's deadline and limits; `reserve_mb` is what the grader's processes need beside the kernel."""
     margin = margin_s or max(5.0, min(60.0, 0.1 * limits.time_limit_s))
     deadline = max(1.0, limits.time_limit_s - margin - started_s)
     rubric = assignment.limits if assignment is not None else None
@@ -138,7 +153,7 @@ def plan(limits: ContainerLimits, assignment: Assignment | None, margin_s: float
     if limits.memory_mb is None:
         memory = rubric.memory_mb if rubric is not None else 4096
     else:
-        reserve = max(GRADER_RESERVE_MB, int(0.3 * limits.memory_mb))
+        reserve = max(GRADER_RESERVE_MB, int(reserve_mb or 0))
         memory = max(32, limits.memory_mb - reserve)
         if rubric is not None:
             memory = min(memory, rubric.memory_mb)
@@ -254,6 +269,33 @@ def _notebook(submission: Path) -> Path:
     return found[0] if found else submission / "no notebook was submitted.ipynb"
 
 
+def prepare_reference(assignment: Assignment) -> bool:
+    """Compute the reference's answers into the grader's cache (setup.sh does it when the image is built); False if it failed."""
+    from .grade import reference_answers
+
+    try:
+        reference_answers(assignment).answers()
+        return True
+    except Exception as exc:  # the grading will say what the reference could not answer
+        print(f"run_autograder: the reference answers of {assignment.id} could not be computed ({exc})", file=sys.stderr)
+        return False
+
+
+def prepare(root: Path) -> int:
+    """`grade autograder --prepare`: cache the assignment's reference answers in the image (no reference process at run time)."""
+    config = _read_config(root / "source")
+    if not config.assignment:
+        print("run_autograder: no assignment named in gradescope/autograder.toml or gradescope/assignment; nothing to prepare",
+              file=sys.stderr)
+        return 0
+    try:
+        assignment = load_assignment(config.assignment)
+    except (UnknownAssignment, RubricError) as exc:
+        print(f"run_autograder: {exc}", file=sys.stderr)
+        return 2
+    return 0 if prepare_reference(assignment) else 1
+
+
 def run(root: Path, *, cgroup: Path | None = None, env: dict[str, str] | None = None, child: list[str] | None = None) -> Path:
     """Grade `root/submission` within the container's limits; write `root/results/results.json`; return its path.
 
@@ -271,7 +313,9 @@ def run(root: Path, *, cgroup: Path | None = None, env: dict[str, str] | None = 
         except (UnknownAssignment, RubricError) as exc:
             print(f"run_autograder: {exc}", file=sys.stderr)
     limits = read_limits(config, cgroup or Path(env.get("AUTOGRADER_CGROUP", "/sys/fs/cgroup")), env)
-    chosen = plan(limits, assignment, config.margin_s, time.monotonic() - started)
+    if assignment is not None and child is None:
+        prepare_reference(assignment)  # cached by setup.sh; else now, before the kernel, so the two never share the memory
+    chosen = plan(limits, assignment, config.margin_s, time.monotonic() - started, own_memory_mb() + GRADER_CHILD_MB)
     notebook = _notebook(root / "submission")
     report_file = results_dir / "report.json"
     report_file.unlink(missing_ok=True)

@@ -170,8 +170,11 @@ def diff_command(
 @tools.command("autograder")
 def autograder_command(
     root: Path = typer.Option(Path("/autograder"), "--root", envvar="AUTOGRADER_ROOT", help="Gradescope's /autograder folder."),
+    prepare: bool = typer.Option(False, "--prepare", help="setup.sh: compute the reference's answers into the cache, grade nothing."),
 ) -> None:
     """Gradescope: grade root/submission within the container's limits and write root/results/results.json."""
-    from .autograder import run
+    from . import autograder
 
-    run(root)
+    if prepare:
+        raise typer.Exit(autograder.prepare(root))
+    autograder.run(root)
