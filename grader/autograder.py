@@ -272,9 +272,10 @@ def _notebook(submission: Path) -> Path:
 def prepare_reference(assignment: Assignment) -> bool:
     """Compute the reference's answers into the grader's cache (setup.sh does it when the image is built); False if it failed."""
     from .grade import reference_answers
+    from .secret import for_probes
 
     try:
-        reference_answers(assignment).answers()
+        reference_answers(for_probes(assignment)[0]).answers()  # the inputs grading draws (with the instructor's secret)
         return True
     except Exception as exc:  # the grading will say what the reference could not answer
         print(f"run_autograder: the reference answers of {assignment.id} could not be computed ({exc})", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from .kernel.sandbox import Isolation
+from .secret import Inputs
 
 SCHEMA_VERSION = 1
 
@@ -91,6 +92,8 @@ class ItemResult(BaseModel):
     review_comment: str | None = None
     plot: Plot | None = None
     hidden_checks: int = Field(default=0, description="in a student bundle: this item's checks that were not run")
+    flags: list[str] = Field(default_factory=list, description="tampering seen while this item was checked (see the report's `tampering`)")
+    round_trips: int | None = Field(default=None, description="operations the item's probes asked of the kernel")
 
 
 class CellError(BaseModel):
@@ -144,6 +147,13 @@ class LatePenalty(BaseModel):
     reason: str = Field(description="one sentence for the student and the gradebook")
 
 
+class TamperSignal(BaseModel):
+    """A message across the kernel wall that broke the one-answer rule (the item it concerns fails or errs)."""
+
+    item: str | None = Field(default=None, description="the item being checked, or null for a notebook cell")
+    what: str
+
+
 class Report(BaseModel):
     schema_version: Literal[1] = SCHEMA_VERSION
     grader_version: str
@@ -161,6 +171,8 @@ class Report(BaseModel):
     hidden: HiddenChecks | None = Field(default=None, description="with scope `public`: what the instructor's grading adds")
     student: Student | None = Field(default=None, description="who submitted, when known (Gradescope metadata, an LMS file name)")
     late: LatePenalty | None = Field(default=None, description="the late-work policy's verdict, when one was applied")
+    inputs: Inputs | None = Field(default=None, description="where the grader's inputs came from: the public seed, or the instructor's secret (by digest)")
+    tampering: list[TamperSignal] = Field(default_factory=list, description="messages of the grader's type that the protocol refused: forged, doubled or missing answers")
 
     def item(self, item_id: str) -> ItemResult:
         return next(i for i in self.items if i.id == item_id)
