@@ -17,45 +17,14 @@ import math
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from .report import LatePenalty, Report
+from .rubric import LatePolicy
+
+__all__ = ["LateError", "LatePolicy", "apply_late", "assess", "parse_time", "read_submitted_at"]
 
 
 class LateError(Exception):
     """A policy or a submission-times file that cannot be used; the message names the file, line and problem."""
-
-
-class LatePolicy(BaseModel):
-    """How late work is marked down: `penalty_per_day` percent per started day after the grace period, at most `cap_percent`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    due: datetime | None = Field(default=None, description="ISO 8601; without a time zone it is read as UTC")
-    grace_minutes: float = Field(default=0.0, ge=0)
-    penalty_per_day: float = Field(default=0.0, ge=0, le=100, description="percent per started day late")
-    cap_percent: float = Field(default=100.0, ge=0, le=100, description="the largest penalty, in percent")
-    of: str = Field(default="score", description="`score`: percent of the points earned; `max_score`: of the points possible")
-
-    @field_validator("due")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
-
-    @field_validator("of")
-    @classmethod
-    def _known_base(cls, value: str) -> str:
-        if value not in ("score", "max_score"):
-            raise ValueError("`of` is `score` or `max_score`")
-        return value
-
-    def describe(self) -> str:
-        parts = [f"{self.penalty_per_day:g}% a day"]
-        if self.cap_percent < 100:
-            parts.append(f"at most {self.cap_percent:g}%")
-        if self.grace_minutes:
-            parts.append(f"{self.grace_minutes:g} minutes' grace")
-        return ", ".join(parts)
 
 
 def parse_time(text: str) -> datetime:

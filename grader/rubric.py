@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from .late import LatePolicy
 
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
 ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS_DIR"  # another folder of assignments (a copied, edited rubric; tests)
@@ -176,6 +175,38 @@ class SelfTest(_Strict):
 
     solution: str = Field(default="solution.ipynb", description="path relative to the assignment's directory")
     wrong: list[WrongExample] = Field(default_factory=list)
+
+
+class LatePolicy(BaseModel):
+    """`[late]`: how late work is marked down (applied by `grader.late`): `penalty_per_day` percent per started day after the grace period, at most `cap_percent`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    due: datetime | None = Field(default=None, description="ISO 8601; without a time zone it is read as UTC")
+    grace_minutes: float = Field(default=0.0, ge=0)
+    penalty_per_day: float = Field(default=0.0, ge=0, le=100, description="percent per started day late")
+    cap_percent: float = Field(default=100.0, ge=0, le=100, description="the largest penalty, in percent")
+    of: str = Field(default="score", description="`score`: percent of the points earned; `max_score`: of the points possible")
+
+    @field_validator("due")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+    @field_validator("of")
+    @classmethod
+    def _known_base(cls, value: str) -> str:
+        if value not in ("score", "max_score"):
+            raise ValueError("`of` is `score` or `max_score`")
+        return value
+
+    def describe(self) -> str:
+        parts = [f"{self.penalty_per_day:g}% a day"]
+        if self.cap_percent < 100:
+            parts.append(f"at most {self.cap_percent:g}%")
+        if self.grace_minutes:
+            parts.append(f"{self.grace_minutes:g} minutes' grace")
+        return ", ".join(parts)
 
 
 class Assignment(_Strict):
