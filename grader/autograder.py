@@ -314,10 +314,12 @@ def run(root: Path, *, cgroup: Path | None = None, env: dict[str, str] | None = 
         except (UnknownAssignment, RubricError) as exc:
             print(f"run_autograder: {exc}", file=sys.stderr)
     limits = read_limits(config, cgroup or Path(env.get("AUTOGRADER_CGROUP", "/sys/fs/cgroup")), env)
-    if assignment is not None and child is None:
-        prepare_reference(assignment)  # cached by setup.sh; else now, before the kernel, so the two never share the memory
-    chosen = plan(limits, assignment, config.margin_s, time.monotonic() - started, own_memory_mb() + GRADER_CHILD_MB)
     notebook = _notebook(root / "submission")
+    if assignment is not None and child is None and limits.memory_mb is not None and notebook.is_file():
+        # in a container with a memory limit: the reference's answers (cached by setup.sh) are computed now, if at all,
+        # so that the reference process and the kernel never share the memory
+        prepare_reference(assignment)
+    chosen = plan(limits, assignment, config.margin_s, time.monotonic() - started, own_memory_mb() + GRADER_CHILD_MB)
     report_file = results_dir / "report.json"
     report_file.unlink(missing_ok=True)
     command = child or [sys.executable, "-m", "grader", str(notebook), *(["-a", config.assignment] if config.assignment else []),
