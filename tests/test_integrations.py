@@ -268,6 +268,14 @@ def test_the_late_policy_charges_started_days_after_the_grace_up_to_the_cap(tmp_
     mtime = assess(report, policy, at("2026-12-03T00:00"), "mtime")
     assert "modification time" in mtime.reason  # never from a file's time without saying so
     assert report.model_copy(update={"late": one}).final_score() == 16.2 and report.score == 18
+    rubric = tmp_path / "numpy-basics" / "rubric.toml"  # the policy as a rubric writes it
+    rubric.parent.mkdir()
+    rubric.write_text((FIXTURES / "assignments" / "numpy-basics" / "rubric.toml").read_text()
+                      + "\n[late]\ndue = 2026-12-01T23:59:00Z\ngrace_minutes = 15\npenalty_per_day = 10\ncap_percent = 50\n")
+    from grader.rubric import load_rubric
+
+    late = load_rubric(rubric).late
+    assert late.due == datetime(2026, 12, 1, 23, 59, tzinfo=timezone.utc) and late.cap_percent == 50
     bad = tmp_path / "times.csv"
     bad.write_text("file,submitted_at\nlab.ipynb,yesterday\n")
     with pytest.raises(LateError, match="line 2: 'yesterday' is not an ISO 8601 time"):
