@@ -20,7 +20,7 @@ import pytest
 
 from grader.autograder import AutograderConfig, ContainerLimits, plan, read_limits, run
 from grader.export.gradescope import GradescopeResults, to_gradescope
-from grader.export.public_view import split_report, student_view
+from grader.export.public_view import student_view
 from grader.render import render_html
 from grader.report import Report
 from grader.rubric import load_assignment
@@ -63,16 +63,21 @@ def check_documented_fields(results: dict) -> None:
 
 
 def secrets(report: Report, assignment) -> set[str]:
-    """Every string of a hidden check or hidden item that a student must not see before the instructor allows it."""
+    """Every string of a hidden check or hidden item, found from the rubric alone (not from the export's own split)."""
     hidden, public = set(), set()
-    for parts in split_report(report, assignment):
-        if parts.public is not None:
-            public |= {parts.public.feedback, *(v for c in parts.public.checks for v in (c.name, c.message, c.expected, c.actual) if v)}
-        if parts.hidden is not None:
-            checks = parts.hidden.checks
-            hidden |= {v for c in checks for v in (c.name, c.message, c.expected, c.actual) if v}
-            if parts.public is None:
-                hidden |= {parts.item.id, parts.item.title, parts.item.feedback}
+    for item in assignment.items:
+        if item.id not in {i.id for i in report.items}:
+            continue
+        result = report.item(item.id)
+        flags = {c.name: (item.public if c.public is None else c.public) for c in [*item.checks, *item.cases]}
+        wholly_hidden = not item.public and not any(flags.values())
+        if result.checks and flags:  # the report names its checks as the rubric does: else nothing could be kept apart
+            assert {n for n, shown in flags.items() if not shown} <= {c.name for c in result.checks}, item.id
+        for check in result.checks:
+            values = {v for v in (check.name, check.message, check.expected, check.actual) if v}
+            (hidden if wholly_hidden or not flags.get(check.name, item.public) else public).update(values)
+        if wholly_hidden:
+            hidden |= {item.id, item.title, result.feedback}
     # a value that a public check shows as well (e.g. the same output shape) is no secret of the hidden one
     return {s for s in hidden - public if len(s) >= 6 and not any(s in p for p in public)}
 
