@@ -78,6 +78,8 @@ def secrets(report: Report, assignment) -> set[str]:
             (hidden if wholly_hidden or not flags.get(check.name, item.public) else public).update(values)
         if wholly_hidden:
             hidden |= {item.id, item.title, result.feedback}
+        elif all(flags.values()):  # (the feedback of an item with hidden checks may quote them: not public)
+            public.add(result.feedback)  # "All checks passed." is no secret of a hidden item that passed too
     # a value that a public check shows as well (e.g. the same output shape) is no secret of the hidden one
     return {s for s in hidden - public if len(s) >= 6 and not any(s in p for p in public)}
 
