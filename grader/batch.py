@@ -29,6 +29,7 @@ from .grade import grade_notebook, reference_answers
 from .secret import for_probes
 from .kernel import pool as kernel_pool
 from .notebook import NotebookRejected, load
+from .regrade import keep_previous
 from .report import Report, SubmissionRef
 from .rubric import Assignment
 from .similarity import CodeUnit, SimilarPair, similar_pairs
@@ -146,6 +147,9 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
     # the batch's output and every submission's directory are hidden from each kernel
     job_limits = {**(limits or {}), "hidden": [str(out.resolve()), *{str(p.resolve().parent) for p in submissions}]}
     jobs = [(str(path), assignment.id, str(out / names[path]), job_limits) for path in submissions if current[path] is None]
+    for path in submissions:
+        if current[path] is None:
+            keep_previous(out / names[path])  # a regrade keeps the report it replaces: name.prev.json (`grade diff OUT`)
     progress.started(len(jobs), len(submissions) - len(jobs))
     if jobs:
         reference_answers(for_probes(assignment)[0]).answers()  # once, before the workers need them

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from .batch import Progress as BatchProgress
 from .batch import collect, report_names, run_batch, similarity
-from .export.gradescope import to_gradescope
+from .export.gradescope import Visibility, to_gradescope
 from .grade import AmbiguousAssignment, grade_notebook
 from .notebook import NotebookRejected, load
 from .render import render_html
@@ -99,6 +99,9 @@ def grade(
     html_dir: Optional[Path] = typer.Option(None, "--html-dir", help="Batch: write one HTML feedback page per submission here."),
     output_format: str = typer.Option("report", "--format", help="What --json writes: `report` (schema v1) or `gradescope` (results.json)."),
     results: Optional[Path] = typer.Option(None, "--results", help="Write Gradescope's results.json here (one notebook)."),
+    hidden_visibility: Visibility = typer.Option(Visibility.after_published, "--hidden-visibility",
+                                                 help="Gradescope: when students see the tests of hidden checks and items "
+                                                      "(after_published, after_due_date or hidden)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (the exit code and files say the rest)."),
     fail_under: Optional[str] = typer.Option(None, "--fail-under", help="Exit 1 when the score is below this: points (`12`) or a share of the maximum (`80%`)."),
     public_seed: bool = typer.Option(False, "--public-seed", help="Draw the grader's inputs from the rubric's public seed, not the instructor's secret."),
@@ -119,6 +122,8 @@ def grade(
     try:
         if output_format not in ("report", "gradescope"):
             raise UsageError("--format is `report` or `gradescope`")
+        if hidden_visibility == Visibility.visible:
+            raise UsageError("--hidden-visibility visible would show hidden checks to students at once; mark them public in the rubric instead")
         bar = _bar(fail_under)
         entries = read_overrides(overrides) if overrides is not None else []
         if out is not None or len(notebooks) > 1 or notebooks[0].is_dir():
@@ -131,11 +136,11 @@ def grade(
         _fail(str(exc))
         raise typer.Exit(2)
     if json_path is not None:
-        text = to_gradescope(report, hidden=_hidden_items(report)).to_json() if output_format == "gradescope" else report.to_json()
+        text = to_gradescope(report, hidden_visibility=hidden_visibility).to_json() if output_format == "gradescope" else report.to_json()
         json_path.write_text(text + "\n", encoding="utf-8")
     if results is not None:
         results.parent.mkdir(parents=True, exist_ok=True)
-        results.write_text(to_gradescope(report, hidden=_hidden_items(report)).to_json() + "\n", encoding="utf-8")
+        results.write_text(to_gradescope(report, hidden_visibility=hidden_visibility).to_json() + "\n", encoding="utf-8")
     if html is not None:
         html.write_text(render_html(report, _cell_sources(report)), encoding="utf-8")
     if report.status == "rejected":
@@ -161,14 +166,6 @@ def _bar(text: str | None):
     except ValueError:
         raise UsageError(f"--fail-under {text!r} is not a number of points or a percentage") from None
     return (lambda maximum: value / 100 * maximum) if text.endswith("%") else (lambda maximum: value)
-
-
-def _hidden_items(report: Report) -> frozenset[str]:
-    """The items the rubric hides from students (shown on Gradescope once grades are published)."""
-    try:
-        return frozenset(i.id for i in load_assignment(report.assignment.id).items if not i.public) if report.assignment.id else frozenset()
-    except (UnknownAssignment, RubricError):
-        return frozenset()
 
 
 def _cell_sources(report: Report) -> list[str] | None:
@@ -303,6 +300,10 @@ def export_student_command(
 tools.command("review")(review_command)  # grader/cli_review.py
 
 SUBCOMMANDS = ("validate", "export-student", "review")
+
+from . import cli_integrations  # noqa: E402  registers `grade gradebook`, `grade diff`, `grade autograder` on `tools`
+
+SUBCOMMANDS = (*SUBCOMMANDS, *cli_integrations.COMMANDS)
 
 
 def main() -> None:

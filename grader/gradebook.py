@@ -21,12 +21,19 @@ def item_ids(reports: list[Report], preferred: list[str] = ()) -> list[str]:
     return ids
 
 
+LATE_COLUMNS = ["final_score", "late_penalty", "late_reason"]  # only when a late-work policy was applied
+
+
 def gradebook_rows(reports: dict[str, Report], ids: list[str]) -> list[dict[str, str]]:
     rows = []
+    late = any(r.late is not None for r in reports.values())
     for name, report in sorted(reports.items()):
         row = {"file": name, "status": report.status, "score": f"{report.score:g}", "max_score": f"{report.max_score:g}"}
         scores = {i.id: f"{i.score:g}" for i in report.items}
         row.update({item: scores.get(item, "") for item in ids})
+        if late:
+            row.update(final_score=f"{report.final_score():g}", late_penalty=f"{report.late.points_deducted:g}" if report.late else "",
+                       late_reason=report.late.reason if report.late else "")
         rows.append(row)
     return rows
 
@@ -34,7 +41,8 @@ def gradebook_rows(reports: dict[str, Report], ids: list[str]) -> list[dict[str,
 def write_gradebook(reports: dict[str, Report], path: Path, preferred: list[str] = ()) -> list[str]:
     ids = item_ids(list(reports.values()), preferred)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIXED_COLUMNS + ids)
+    late = LATE_COLUMNS if any(r.late is not None for r in reports.values()) else []
+    writer = csv.DictWriter(buffer, fieldnames=FIXED_COLUMNS + ids + late)
     writer.writeheader()
     writer.writerows(gradebook_rows(reports, ids))
     write_atomic(path, buffer.getvalue())

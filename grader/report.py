@@ -137,6 +137,31 @@ class Timing(BaseModel):
     kernel_warm: bool = Field(default=False, description="the kernel was started ahead of use (batch grading), not on demand")
 
 
+class Student(BaseModel):
+    """Who submitted: from Gradescope's `submission_metadata.json`, an LMS download's file name, or a map file."""
+
+    name: str | None = None
+    email: str | None = None
+    sid: str | None = Field(default=None, description="the student id the LMS or Gradescope holds (SIS id)")
+    login: str | None = None
+    lms_id: str | None = Field(default=None, description="the LMS's own user id (Canvas `ID`, Gradescope user id)")
+    source: Literal["gradescope", "canvas", "moodle", "map"] = "gradescope"
+
+
+class LatePenalty(BaseModel):
+    """A late-work policy applied to this submission: how late, how much it cost, and why."""
+
+    submitted_at: str | None = Field(default=None, description="ISO 8601; None when only the LMS's late mark is known")
+    due: str = Field(description="ISO 8601 due date the policy measured against")
+    source: Literal["gradescope", "canvas", "moodle", "csv", "mtime"] = Field(description="where the submission time came from")
+    minutes_late: float = 0.0
+    days_late: int = Field(default=0, description="days charged: started days after the due date and the grace period")
+    penalty_percent: float = 0.0
+    points_deducted: float = 0.0
+    score: float = Field(description="the score after the penalty (the report's `score` stays the sum of the items)")
+    reason: str = Field(description="one sentence for the student and the gradebook")
+
+
 class TamperSignal(BaseModel):
     """A message across the kernel wall that broke the one-answer rule (the item it concerns fails or errs)."""
 
@@ -159,11 +184,17 @@ class Report(BaseModel):
     isolation: Isolation = Field(default_factory=Isolation, description="what kept the kernel from the network and the grader's files")
     scope: Literal["all", "public"] = Field(default="all", description="`public`: graded by a student bundle, with the public checks only")
     hidden: HiddenChecks | None = Field(default=None, description="with scope `public`: what the instructor's grading adds")
+    student: Student | None = Field(default=None, description="who submitted, when known (Gradescope metadata, an LMS file name)")
+    late: LatePenalty | None = Field(default=None, description="the late-work policy's verdict, when one was applied")
     inputs: Inputs | None = Field(default=None, description="where the grader's inputs came from: the public seed, or the instructor's secret (by digest)")
     tampering: list[TamperSignal] = Field(default_factory=list, description="messages of the grader's type that the protocol refused: forged, doubled or missing answers")
 
     def item(self, item_id: str) -> ItemResult:
         return next(i for i in self.items if i.id == item_id)
+
+    def final_score(self) -> float:
+        """The score a gradebook records: after a late penalty, if any."""
+        return self.late.score if self.late is not None else self.score
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

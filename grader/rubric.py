@@ -8,13 +8,20 @@ Schema generated from them.
 from __future__ import annotations
 
 import json
+import os
 import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS_DIR"  # another folder of assignments (a copied, edited rubric; tests)
+
+
+def assignments_dir() -> Path:
+    return Path(os.environ[ASSIGNMENTS_ENV]) if os.environ.get(ASSIGNMENTS_ENV) else ASSIGNMENTS_DIR
 RUBRIC_FILE = "rubric.toml"
 ANSWERS_FILE = "expected.json"  # present in a student bundle only
 
@@ -170,6 +177,38 @@ class SelfTest(_Strict):
     wrong: list[WrongExample] = Field(default_factory=list)
 
 
+class LatePolicy(BaseModel):
+    """`[late]`: how late work is marked down (applied by `grader.late`): `penalty_per_day` percent per started day after the grace period, at most `cap_percent`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    due: datetime | None = Field(default=None, description="ISO 8601; without a time zone it is read as UTC")
+    grace_minutes: float = Field(default=0.0, ge=0)
+    penalty_per_day: float = Field(default=0.0, ge=0, le=100, description="percent per started day late")
+    cap_percent: float = Field(default=100.0, ge=0, le=100, description="the largest penalty, in percent")
+    of: str = Field(default="score", description="`score`: percent of the points earned; `max_score`: of the points possible")
+
+    @field_validator("due")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+    @field_validator("of")
+    @classmethod
+    def _known_base(cls, value: str) -> str:
+        if value not in ("score", "max_score"):
+            raise ValueError("`of` is `score` or `max_score`")
+        return value
+
+    def describe(self) -> str:
+        parts = [f"{self.penalty_per_day:g}% a day"]
+        if self.cap_percent < 100:
+            parts.append(f"at most {self.cap_percent:g}%")
+        if self.grace_minutes:
+            parts.append(f"{self.grace_minutes:g} minutes' grace")
+        return ", ".join(parts)
+
+
 class Assignment(_Strict):
     """An assignment: its items and how its submissions are run."""
 
@@ -185,6 +224,7 @@ class Assignment(_Strict):
     common_code: list[str] = Field(default_factory=list, description="files (next to the rubric) of code everyone is given or types in: not evidence of copying")
     items: list[Item] = Field(min_length=1)
     self_test: SelfTest = Field(default_factory=SelfTest, alias="validate", description="`grade validate`: the solution and known-wrong examples")
+    late: LatePolicy | None = Field(default=None, description="late work: due date, grace, penalty per day, cap (the command line may override)")
     directory: Path | None = Field(default=None, exclude=True)
     answers: Path | None = Field(default=None, exclude=True, description="a student bundle's stored reference answers (`expected.json`), used instead of reference/")
 
@@ -262,11 +302,13 @@ def load_rubric(path: Path) -> Assignment:
     return assignment
 
 
-def assignment_ids(root: Path = ASSIGNMENTS_DIR) -> list[str]:
+def assignment_ids(root: Path | None = None) -> list[str]:
+    root = root or assignments_dir()
     return sorted(p.parent.name for p in root.glob(f"*/{RUBRIC_FILE}"))
 
 
-def load_assignment(assignment_id: str, root: Path = ASSIGNMENTS_DIR) -> Assignment:
+def load_assignment(assignment_id: str, root: Path | None = None) -> Assignment:
+    root = root or assignments_dir()
     path = root / assignment_id / RUBRIC_FILE
     if not path.is_file():
         known = ", ".join(assignment_ids(root)) or "none"

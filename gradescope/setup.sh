@@ -15,3 +15,6 @@ python3 -m venv "${AUTOGRADER_ROOT:-/autograder}/venv"
 # editable, so the grader finds assignments/ and reference/ next to its package in /autograder/source
 "${AUTOGRADER_ROOT:-/autograder}/venv/bin/pip" install --upgrade pip
 "${AUTOGRADER_ROOT:-/autograder}/venv/bin/pip" install -e "$SOURCE"
+# the reference's answers, computed once into the image's cache: no reference process runs while a student waits
+"${AUTOGRADER_ROOT:-/autograder}/venv/bin/grade" autograder --prepare --root "${AUTOGRADER_ROOT:-/autograder}" \
+    || echo "setup.sh: the reference answers were not cached; run_autograder computes them before each grading" >&2
