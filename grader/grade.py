@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .anchors import find_question, locate_all
+from .anchors import find_question, locate_items, note_how_found
 from .checks import KINDS, Evidence, Probe
 from .data import dataset_paths
 from .expected import ExpectedAnswers, cache_dir, probe_source, reference_source, runtime_source
@@ -156,8 +156,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
     """Grade one loaded submission; with a `pool`, its kernel may have been started ahead (and, with `ahead`, the next one is)."""
     started = time.monotonic()
     nb = prepare(submission.nb)
-    located = locate_all(nb, {f"{item.id}#{i}": q.texts for item in assignment.items for i, q in enumerate(item.questions)})
-    anchors = {item.id: [located[f"{item.id}#{i}"] for i in range(len(item.questions))] for item in assignment.items}
+    anchors = locate_items(nb, assignment.items)
     probes = {item.id: KINDS[item.kind].probes(item, assignment, anchors[item.id]) for item in assignment.items}
     expected = reference_answers(assignment, probes)
     after_notebook, captures = [], {}
@@ -201,6 +200,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
             question_cells=question_cells, cell_stdout=printed,
         )
         judged = illustrate(item, KINDS[item.kind].judge(item, evidence), result.responses.get(item.id), answers.get(item.id))
+        judged = note_how_found(judged, anchors[item.id])
         items.append(_lost_with_cell(judged, item, evidence, removed))
     report = Report(
         grader_version=__version__,
