@@ -1,5 +1,6 @@
 """What a kernel can reach: with bubblewrap, no network, none of the grader's files and no other process; without it, the report says so."""
 
+import pytest
 import asyncio
 import socket
 from pathlib import Path
@@ -10,6 +11,8 @@ from grader.grade import DATA_DIR, PACKAGE_ROOT, SHIMS, kernel_env
 from grader.kernel import processes
 from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.rubric import load_assignment
+
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 
 SPEC = KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(30, 60), "", hidden=[PACKAGE_ROOT], readable=[DATA_DIR, SHIMS])
 
