@@ -461,8 +461,8 @@ f"accuracy: {ops.mean(predicted_labels == test_labels):.2f}"
 
 
 def third_edition_student() -> nbformat.NotebookNode:
-    """A student's third-edition notebook: numpy parts, one slip in the matrix product, an SGD() left at Keras' default rate."""
-    wrong_product = THIRD_MATRIX_PRODUCT.replace("y[:, j])", "y[j, :])")
+    """A student's third-edition notebook: numpy parts, the matrix product's result shaped like x, an SGD() left at Keras' default rate."""
+    wrong_product = THIRD_MATRIX_PRODUCT.replace("np.zeros((x.shape[0], y.shape[1]))", "np.zeros((x.shape[0], x.shape[1]))")
     return notebook(
         md("# Chapter 2 (3rd edition) — my solutions"),
         code('import os\nos.environ["KERAS_BACKEND"] = "tensorflow"'),
