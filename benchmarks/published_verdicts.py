@@ -42,22 +42,19 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=2) as pool:
         reports = dict(zip(EXPECTED, pool.map(lambda name: grade(name, out), EXPECTED)))
-    by_kind: dict[str, int] = {}
+    by_kind = {kind: 0 for e in EXPECTED.values() for kind in e.kinds}
     for name, report in reports.items():
+        expected = EXPECTED[name]
         wrong = wrong_verdicts(name, report)
-        elsewhere = [w for w in wrong if w.split(":")[0] in EXPECTED[name].elsewhere]
-        mine = [w for w in wrong if w not in elsewhere]
-        for kind in EXPECTED[name].kinds:
-            by_kind[kind] = by_kind.get(kind, 0) + len(mine)
-        print(f"{name} ({EXPECTED[name].assignment}; {', '.join(EXPECTED[name].kinds)}): "
-              f"{len(mine)} wrong of {len(EXPECTED[name].verdicts)}" + (f" {report['error']}" if "error" in report else ""))
-        for line in mine:
-            print(f"    {line}")
-        for line in elsewhere:
+        print(f"{name} ({expected.assignment}): {len(wrong)} wrong of {len(expected.verdicts)}"
+              + (f" {report['error']}" if "error" in report else ""))
+        for line in wrong:
             item = line.split(":")[0]
-            print(f"    {line}  [not this branch's: {EXPECTED[name].elsewhere[item]}]")
-    print("wrong verdicts by kind (a notebook counts under each kind it shows):",
-          ", ".join(f"{kind} {count}" for kind, count in by_kind.items()))
+            by_kind[expected.kind(item)] += 1
+            other = f"  [needs {expected.elsewhere[item]}]" if item in expected.elsewhere else ""
+            print(f"    {line}  ({expected.kind(item)}){other}")
+    print("wrong verdicts by kind:", ", ".join(f"{kind} {count}" for kind, count in by_kind.items()),
+          f"(total {sum(by_kind.values())})")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,9 @@ def test_sgd_step_compares_the_rate_with_the_sheet_s():
     assert not other.passed and "0.05, not the sheet's 1e-3" in other.message and "default" not in other.message
     assert "gradient ascent" in RULES["sgd_step"](check, stepped(-1e-3), {}, _item()).message
     assert RULES["sgd_step"](CheckSpec(name="step", observe="after", rule="sgd_step"), stepped(0.01), {}, _item()).passed
+    from grader.checks.rules import _rate
+
+    assert [_rate(r) for r in (0.0099999, 0.010001, 0.00099995, 2e-4, 0.05)] == ["0.01", "0.01", "1e-3", "0.0002", "0.05"]
 
 
 def test_layers_applied_names_the_layer_where_the_chain_stopped():

@@ -54,11 +54,12 @@ def layers_applied(check: CheckSpec, observed: dict, expected: dict, item: Item)
 
 
 def _rate(value: float) -> str:
-    """A learning rate as a sheet writes it: 0.01, 0.05, 1e-3."""
-    exponent = np.log10(value) if value > 0 else 0.0
-    if value < 0.01 and abs(exponent - round(exponent)) < 1e-6:
-        return f"1e{int(round(exponent))}"
-    return f"{value:.3g}"
+    """A learning rate as a sheet writes it, to 3 digits: 0.01, 0.05, 1e-3."""
+    value = float(f"{value:.3g}")
+    exponent = np.log10(value) if value > 0 else 0.5
+    if value < 0.01 and exponent == round(exponent):
+        return f"1e{int(exponent)}"
+    return f"{value:g}"
 
 
 @rule
