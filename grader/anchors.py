@@ -5,8 +5,9 @@ punctuation, a typo), so a question is found by a tolerant match of its
 words, and its answer is the code that follows it up to the next markdown
 cell. Sheets are also republished in other words (a new year's lab, a
 heading of the student's own): a question whose words are not found is
-looked for by what its answer's code contains (the rubric's `evidence`),
-in its place among the questions and definitions the notebook does have.
+looked for by its meaning, what its answer's code contains (the rubric's
+`evidence`) or, without evidence, nearly all its words, in its place among
+the questions and definitions the notebook does have (`locate_items`).
 Pure functions of the notebook: nothing here runs code.
 """
 
