@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .anchors import find_question, locate_all
+from .anchors import find_question, locate_items, note_how_found
 from .checks import KINDS, Evidence, Probe
 from .data import dataset_paths
 from .expected import ExpectedAnswers, cache_dir
@@ -188,8 +188,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
     """Grade one loaded submission; with a `pool`, its kernel may have been started ahead (and, with `ahead`, the next one is)."""
     started = time.monotonic()
     nb = prepare(submission.nb)
-    located = locate_all(nb, {f"{item.id}#{i}": q.texts for item in assignment.items for i, q in enumerate(item.questions)})
-    anchors = {item.id: [located[f"{item.id}#{i}"] for i in range(len(item.questions))] for item in assignment.items}
+    anchors = locate_items(nb, assignment.items)
     probing, inputs = for_probes(assignment)  # the grader's inputs: the rubric's seed, mixed with the instructor's secret
     probes = {item.id: KINDS[item.kind].probes(item, probing, anchors[item.id]) for item in assignment.items}
     expected = reference_answers(probing, probes)
@@ -226,6 +225,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
             question_cells=question_cells, cell_stdout=printed,
         )
         judged = illustrate(item, KINDS[item.kind].judge(item, evidence), result.responses.get(item.id), answers.get(item.id))
+        judged = note_how_found(judged, anchors[item.id])
         keys = [probe.key for probe in probes[item.id]]
         flags = [signal for key in keys for signal in result.signals.get(key, [])]
         trips = sum(result.round_trips.get(key, 0) for key in keys)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 
 from .kernel.sandbox import Isolation
 from .secret import Inputs
@@ -36,6 +36,16 @@ class SubmissionRef(BaseModel):
 class Found(BaseModel):
     name: str
     cell: int | None = Field(default=None, description="0-based index of the cell that defines it")
+    anchored_by: Literal["meaning"] | None = Field(default=None, description=(
+        "present when the item's question was not found in its words but by its answer's code and place "
+        "in the sheet (the feedback says which cell); absent otherwise"))
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler):
+        data = handler(self)
+        if isinstance(data, dict) and data.get("anchored_by") is None:
+            data.pop("anchored_by", None)
+        return data
 
 
 class ArrayData(BaseModel):

@@ -71,6 +71,10 @@ class Question(_Strict):
     text: str
     alternatives: list[str] = Field(default_factory=list)
     expected: Any = None
+    evidence: list[str | list[str]] = Field(default_factory=list, description=(
+        "what the answer's code contains (identifiers, dotted calls such as `tape.gradient`, operators such as `**`; "
+        "a list is alternatives): when the text is not found, the question is looked for by these, in its place "
+        "among the sheet's questions and definitions (grader/anchors.py)"))
 
     @property
     def texts(self) -> list[str]:

@@ -25,3 +25,8 @@ def naive_matrix_dot(x, y):
 
 relu_numpy = naive_relu
 add_numpy = naive_add
+
+# the third edition's names (Deep Learning with Python, 3rd ed., 2025)
+naive_vector_product = naive_vector_dot
+naive_matrix_vector_product = naive_matrix_vector_dot
+naive_matrix_product = naive_matrix_dot

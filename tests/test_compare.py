@@ -43,6 +43,30 @@ def test_sgd_step_tells_descent_from_ascent():
     assert "no weight changed" in RULES["sgd_step"](check, still, {}, _item()).message
 
 
+def test_sgd_step_compares_the_rate_with_the_sheet_s():
+    """The rate used is (before − after) / gradient: Keras' default 0.01 is not the sheet's 1e-3, and the feedback says so."""
+    check = CheckSpec(name="step", observe="after", rule="sgd_step", params={"learning_rate": 1e-3})
+    rng = np.random.default_rng(0)
+    before = [rng.uniform(-1, 1, (5, 3)).astype("float32"), rng.uniform(-1, 1, 3).astype("float32")]
+    g = [rng.uniform(-1, 1, w.shape).astype("float32") for w in before]
+
+    def stepped(rate):
+        return {"before": before, "gradients": g, "after": [(w - np.float32(rate) * d).astype("float32") for w, d in zip(before, g)]}
+
+    sheet = RULES["sgd_step"](check, stepped(1e-3), {}, _item())
+    assert sheet.passed and sheet.message == "learning rate 1e-3"
+    default = RULES["sgd_step"](check, stepped(0.01), {}, _item())
+    assert not default.passed and "a learning rate of 0.01, not the sheet's 1e-3" in default.message
+    assert "default of Keras' SGD" in default.message and (default.expected, default.actual) == ("w − 1e-3 × g", "w − 0.01 × g")
+    other = RULES["sgd_step"](check, stepped(0.05), {}, _item())
+    assert not other.passed and "0.05, not the sheet's 1e-3" in other.message and "default" not in other.message
+    assert "gradient ascent" in RULES["sgd_step"](check, stepped(-1e-3), {}, _item()).message
+    assert RULES["sgd_step"](CheckSpec(name="step", observe="after", rule="sgd_step"), stepped(0.01), {}, _item()).passed
+    from grader.checks.rules import _rate
+
+    assert [_rate(r) for r in (0.0099999, 0.010001, 0.00099995, 2e-4, 0.05)] == ["0.01", "0.01", "1e-3", "0.0002", "0.05"]
+
+
 def test_layers_applied_names_the_layer_where_the_chain_stopped():
     check = CheckSpec(name="chain", observe="output", rule="layers_applied")
     outcome = RULES["layers_applied"](check, {"output": np.zeros((4, 512))}, {"output": np.zeros((4, 10))}, _item(sizes=[784, 512, 10]))

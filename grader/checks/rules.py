@@ -73,9 +73,18 @@ def layers_applied(check: CheckSpec, observed: dict, expected: dict, item: Item)
     return outcome
 
 
+def _rate(value: float) -> str:
+    """A learning rate as a sheet writes it, to 3 digits: 0.01, 0.05, 1e-3."""
+    value = float(f"{value:.3g}")
+    exponent = np.log10(value) if value > 0 else 0.5
+    if value < 0.01 and exponent == round(exponent):
+        return f"1e{int(exponent)}"
+    return f"{value:g}"
+
+
 @rule({Kind.ARRAYS}, needs=("before", "gradients"))
 def sgd_step(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
-    """Every weight moved by −learning_rate × its gradient, with one positive learning rate."""
+    """Every weight moved by −learning_rate × its gradient, with one positive learning rate (the sheet's, given `params.learning_rate`)."""
     before, grads, after = (observed[k] for k in ("before", "gradients", check.observe))
     if not isinstance(after, list) or len(after) != len(before) or any(np.shape(a) != np.shape(b) for a, b in zip(after, before)):
         return Outcome(False, f"the weights changed shape or number: {describe(after)}")
@@ -91,7 +100,12 @@ def sgd_step(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Ou
     if lr <= 0:
         return Outcome(False, f"the weights moved *up* their gradients (w + {-lr:.3g} × g): that is gradient ascent",
                        "w − learning_rate × g", f"w + {-lr:.3g} × g")
-    return Outcome(True, f"learning rate {lr:.3g}")
+    sheet = check.params.get("learning_rate")
+    if sheet is not None and not np.isclose(lr, float(sheet), rtol=float(check.params.get("rate_rtol", 0.01)), atol=0):
+        default = " (0.01 is the default of Keras' SGD: was it built without learning_rate?)" if np.isclose(lr, 0.01, rtol=0.01) else ""
+        return Outcome(False, f"the weights moved by −{_rate(lr)} × their gradients: a learning rate of {_rate(lr)}, "
+                       f"not the sheet's {_rate(float(sheet))}{default}", f"w − {_rate(float(sheet))} × g", f"w − {_rate(lr)} × g")
+    return Outcome(True, f"learning rate {_rate(lr)}")
 
 
 @rule({Kind.ARRAYS}, needs=("before",))

@@ -1,7 +1,8 @@
 """The code run in a fresh kernel before the notebook's first cell.
 
-It fixes the seeds, makes shell escapes harmless and redirects dataset
-downloads to the grader's own files: keras' MNIST, and SVHN's
+It fixes the seeds, makes shell escapes and the magics that exist only in a
+front end (Colab's `%tensorflow_version`, `%load_ext tensorboard`, …)
+harmless, and redirects dataset downloads to the grader's own files: keras' MNIST, and SVHN's
 `train_32x32.mat` / `test_32x32.mat` wherever `scipy.io.loadmat` is pointed
 (a Colab Drive path included). The hooks fire when TensorFlow or Keras is
 imported: by the notebook, or by the preamble itself for the modules in
@@ -35,6 +36,29 @@ def _grader_preamble(seed, datasets, preload):
     ip.getoutput = lambda command, *args, **kwargs: skipped(command) or []
     for magic in ("pip", "conda", "mamba", "sx", "system", "bash", "sh", "script"):
         ip.register_magic_function(lambda line="", cell=None, _m=magic: skipped(f"%{_m} {line}"), "line_cell", magic)
+
+    # Magics that exist only in a front end (they set up its surroundings): a no-op here, as they are
+    # no-ops for the code. A magic the notebook registers itself replaces these; one unknown everywhere still raises.
+    for magic, where in FRONT_END_MAGICS.items():
+        def front_end(line="", cell=None, _m=magic, _w=where):
+            print(f"[grader] skipped %{'%' if cell is not None else ''}{_m} {line}".rstrip() + f" (a {_w} magic)")
+        ip.register_magic_function(front_end, "line_cell", magic)
+
+    extensions = FRONT_END_EXTENSIONS
+
+    def extension_command(command):
+        real = ip.find_line_magic(command)
+
+        def extension(line=""):
+            module = line.strip()
+            if any(module == name or module.startswith(name + ".") for name in extensions):
+                print(f"[grader] skipped %{command} {module} (a front-end extension)")
+                return None
+            return real(line)
+        return extension
+
+    for command in ("load_ext", "unload_ext", "reload_ext"):
+        ip.register_magic_function(extension_command(command), "line", command)
 
     def after_tensorflow(module):
         module.keras.utils.set_random_seed(seed)
@@ -96,12 +120,36 @@ def _grader_preamble(seed, datasets, preload):
         except Exception:
             pass  # the notebook's own import will fail the same way, where the student sees it
 
+FRONT_END_MAGICS = MAGICS
+FRONT_END_EXTENSIONS = EXTENSIONS
 _grader_preamble(SEED, DATASETS, PRELOAD)
-del _grader_preamble
+del _grader_preamble, FRONT_END_MAGICS, FRONT_END_EXTENSIONS
 '''
+
+# Line and cell magics that exist only in Colab or another front end, and where (found in public lab notebooks).
+# Real IPython magics (%matplotlib, %env, %%capture, %%html, %%writefile, %autoreload, ...) are left alone.
+FRONT_END_MAGICS = {
+    "tensorflow_version": "Colab",  # `%tensorflow_version 2.x`: chose the TensorFlow of a Colab runtime
+    "shell": "Colab",  # `%%shell`: the cell is a shell script
+    "bigquery": "Colab BigQuery",  # `%%bigquery df`: the cell is SQL run on BigQuery
+    "tensorboard": "TensorBoard notebook",  # `%tensorboard --logdir logs`: starts a TensorBoard server
+    "ai": "Jupyter AI",  # `%%ai chatgpt`: the cell is a prompt
+}
+
+# Extensions that only serve a front end: `%load_ext` of them (or of a submodule) is a no-op; others load as usual.
+FRONT_END_EXTENSIONS = (
+    "google.colab",  # google.colab.data_table, …: Colab's display of data frames
+    "google.cloud.bigquery", "bigquery_magics",  # the %%bigquery magic
+    "tensorboard",  # the %tensorboard magic
+    "jupyter_ai", "jupyter_ai_magics",  # the %%ai magic
+    "nb_black", "lab_black", "jupyter_black",  # reformat cells in the editor
+    "autotime",  # prints each cell's run time
+    "cudf.pandas",  # pandas on a GPU, pandas otherwise
+)
 
 
 def preamble_source(seed: int, datasets: dict[str, str], preload: list[str] = ()) -> str:
     """The preamble for one run: `datasets` maps a dataset name to its file; `preload` names modules to import."""
     return (_PREAMBLE.replace("SEED", str(int(seed))).replace("DATASETS", json.dumps(datasets))
-            .replace("PRELOAD", json.dumps(list(preload))))
+            .replace("PRELOAD", json.dumps(list(preload))).replace("= MAGICS", f"= {FRONT_END_MAGICS!r}")
+            .replace("= EXTENSIONS", f"= {FRONT_END_EXTENSIONS!r}"))
