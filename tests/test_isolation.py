@@ -1,17 +1,37 @@
-"""What a kernel can reach: with bubblewrap, no network, none of the grader's files and no other process; without it, the report says so."""
+"""What a kernel can reach: with bubblewrap, no network, none of the grader's files and no other process; as root
+where bubblewrap is refused, none of the grader's files and no other kernel's process; else the report says so."""
 
 import asyncio
+import os
 import socket
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from grader.grade import DATA_DIR, PACKAGE_ROOT, SHIMS, kernel_env
-from grader.kernel import processes
+from grader.kernel import processes, sandbox
 from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.rubric import load_assignment
 
 SPEC = KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(30, 60), "", hidden=[PACKAGE_ROOT], readable=[DATA_DIR, SHIMS])
+
+
+pytestmark = pytest.mark.kernel
+
+REFUSING_BWRAP = '#!/bin/sh\necho "bwrap: setting up uid map: Permission denied" >&2\nexit 1\n'  # as Docker's seccomp does
+
+
+@pytest.fixture(params=["as-installed", "bwrap-refused"], autouse=True)
+def mechanism(request, monkeypatch, tmp_path):
+    """Each test twice: with what this machine has, and with a bubblewrap that cannot create namespaces (Docker, Gradescope)."""
+    if request.param == "bwrap-refused":
+        (tmp_path / "bwrap").write_text(REFUSING_BWRAP)
+        (tmp_path / "bwrap").chmod(0o755)
+        monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    sandbox.reset()
+    yield request.param
+    sandbox.reset()
 
 
 def notebook(cells) -> nbformat.NotebookNode:
@@ -44,6 +64,10 @@ def test_what_the_kernel_can_reach():
     if isolation.tool == "bubblewrap":
         assert isolation.network and isolation.filesystem and isolation.processes
         assert out[0] == "False" and out[1] == "blocked" and out[4] == "read-only"
+    elif isolation.tool == "unprivileged-user":  # root, bubblewrap refused
+        assert isolation.filesystem and not isolation.network and isolation.uid not in (None, 0)
+        assert "bwrap: setting up uid map: Permission denied" in isolation.notes and "shares the network" in isolation.notes
+        assert out[0] == "False" and out[1] == "connected" and out[4] == "read-only"
     else:
         assert not isolation.network and "shares the network" in isolation.notes
         assert out[0] == "True"
@@ -78,5 +102,7 @@ print(len(seen), hit)"""])
     if isolation.processes:
         assert alive and hit == 0
         assert seen < 10  # bubblewrap, the kernel and what it started
+    elif isolation.tool == "unprivileged-user":  # each kernel runs as a user of its own: it sees the others, cannot signal them
+        assert alive and hit == 0 and seen > 2
     else:
         assert not alive and "share" in isolation.notes  # without isolation the report says what is shared
