@@ -231,11 +231,12 @@ class KernelSession:
                 self._monitor = asyncio.ensure_future(self._watch(self.pid)) if self.pid else None
                 await client.async_start_new_kernel_client()
                 reply = await self._execute_hidden(_code_cell(self.spec.preamble), 120)
-                if reply.get("status") == "error" and self.isolation.tool != sandbox.Tool.none:
+                if reply.get("status") == "error" and reply.get("ename") != TIMEOUT_ENAME and self.isolation.tool != sandbox.Tool.none:
                     raise RuntimeError(f"the preamble failed: {reply.get('ename')}: {reply.get('evalue')}")
                 break
             except Exception as exc:
-                if self.isolation.tool == sandbox.Tool.none:
+                # only a kernel the sandbox broke moves on; one that was slow (a loaded machine) or over its memory fails as before
+                if self.isolation.tool == sandbox.Tool.none or self.memory_exceeded or "didn't respond" in str(exc):
                     await self.stop()
                     raise
                 await self._abandon(km)
