@@ -1,22 +1,23 @@
 """The kernel as an unprivileged user, where namespaces are refused (Docker's default seccomp, Gradescope).
 
 A grader that runs as root without bubblewrap still has what any Unix
-process has: users and file permissions. The kernel then runs as a system
-user of its own (`grader-kernel`, created on first use with `useradd
---system`, as Gradescope's guide does for `runuser`; `GRADER_KERNEL_USER`
-names another), with no supplementary groups, in a working directory it
-owns, with a private umask. What it must not read — the grader's package,
-reference solutions and cache, the batch's output, the submissions — is
-made unreadable to users other than its owner (`o-rwx`; the grader, as
-root, still reads it), except the way to what the kernel needs inside
-(grading data, shims), which stays passable but not listable. The
-directories above the interpreter and its environment are made passable
-(`o+x`) wherever they live (`/root/.pyenv` included). These permissions
-stay after the run: they are what the machine should have had.
+process has: users and file permissions. Each kernel then runs as a system
+user of its own, leased for as long as it runs (`grader-kernel`,
+`grader-kernel-1`, … in the group `grader-kernel`, created on first use
+with `useradd --system`, as Gradescope's guide does for `runuser`;
+`GRADER_KERNEL_USER` names another base user), with no supplementary
+groups, in a working directory it owns, with a private umask: it cannot
+signal or read another submission's kernel. What it must not read — the
+grader's package, reference solutions and cache, the batch's output, the
+submissions — is made unreadable to users other than its owner (`o-rwx`;
+the grader, as root, still reads it), except the way to what the kernel
+needs inside (grading data, shims), which stays passable but not listable.
+The directories above the interpreter and its environment are made
+passable (`o+x`) wherever they live (`/root/.pyenv` included). These
+permissions stay after the run: they are what the machine should have had.
 
-It is weaker than bubblewrap: the kernel shares the network, sees the
-process list, and every kernel runs as the same user, so one could signal
-another graded at the same time.
+It is weaker than bubblewrap: the kernel shares the network and sees the
+process list.
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ def trial(user: KernelUser) -> None:
     """Start the interpreter as the kernel's user and import the kernel: raises Unavailable with the reason."""
     try:
         run = subprocess.run([sys.executable, "-c", "import ipykernel, numpy"], capture_output=True, text=True, timeout=120,
-                             cwd="/", env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/"},
+                             cwd="/", env={**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "HOME": "/"},
                              user=user.uid, group=user.gid, extra_groups=[])
     except (OSError, subprocess.SubprocessError) as exc:
         raise Unavailable(f"the interpreter does not start as {user.name} ({exc})") from None
