@@ -56,7 +56,8 @@ def test_a_kernel_that_does_not_start_in_bubblewrap_is_graded_in_the_next_mechan
     assert status(report, "naive_relu") == "pass" and status(report, "naive_add") == "fail"
     isolation = report["isolation"]
     assert isolation["tool"] == ("unprivileged-user" if unprivileged.is_root() else "none")
-    assert "the kernel did not start in bubblewrap (Kernel died before replying to kernel_info)" in isolation["notes"]
+    assert ("the kernel did not start in bubblewrap (Kernel died before replying to kernel_info; "
+            "bwrap: execvp python: No such file or directory)") in isolation["notes"]
     assert after.tool == isolation["tool"]  # the next kernels of this process do not try bubblewrap again
 
 

@@ -224,6 +224,18 @@ def sandboxed_manager(workdir: Path, hidden: list[Path], readable: list[Path]) -
     return km
 
 
+def diagnose(km: AsyncKernelManager | None) -> str:
+    """Why a kernel did not start in bubblewrap, in bubblewrap's or the interpreter's own words ("" if it says nothing)."""
+    prefix = getattr(km, "prefix", None)
+    if not prefix:
+        return ""
+    try:
+        run = subprocess.run([*prefix, sys.executable, "-c", "import ipykernel"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    return (run.stderr.strip().splitlines() or [""])[-1] if run.returncode else ""
+
+
 @dataclass
 class Launch:
     """How one kernel is started: its manager (None: nbclient's plain one), Popen options, environment, and the isolation as it holds."""

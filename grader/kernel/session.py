@@ -239,8 +239,9 @@ class KernelSession:
                 if self.isolation.tool == sandbox.Tool.none or self.memory_exceeded or "didn't respond" in str(exc):
                     await self.stop()
                     raise
+                why = "; ".join(filter(None, [_why(exc), sandbox.diagnose(km)]))
                 await self._abandon(km)
-                sandbox.demote(self.isolation.tool, _why(exc))
+                sandbox.demote(self.isolation.tool, why)
                 self.client.km = self._kernel_manager()
             except BaseException:
                 await self.stop()
