@@ -58,16 +58,22 @@ def test_what_the_kernel_can_reach():
         f"print(os.path.exists({str(DATA_DIR / 'mnist.npz')!r}))",
         "open('mine.txt', 'w').write('ok')\nprint(open('mine.txt').read())",
         f"try:\n    open({str(Path.home() / 'grader-escape.txt')!r}, 'w')\n    print('wrote outside')\nexcept OSError:\n    print('read-only')",
+        # what bubblewrap started by root would allow without --cap-drop ALL: lift the tmpfs that hides the package
+        f"import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nprint(libc.umount2({str(PACKAGE_ROOT).encode()!r}, 2), "  # MNT_DETACH: submounts too
+        f"os.path.exists({str(reference)!r}))",
+        "print(int(next(l for l in open('/proc/self/status') if l.startswith('CapEff')).split()[1], 16))",
     ])
     server.close()
     assert out[2] == "True" and out[3] == "ok"  # grading data and its own directory are there
     if isolation.tool == "bubblewrap":
         assert isolation.network and isolation.filesystem and isolation.processes
         assert out[0] == "False" and out[1] == "blocked" and out[4] == "read-only"
+        assert out[5] == "-1 False" and out[6] == "0"  # no capability, so the hidden package stays hidden
     elif isolation.tool == "unprivileged-user":  # root, bubblewrap refused
         assert isolation.filesystem and not isolation.network and isolation.uid not in (None, 0)
         assert "bwrap: setting up uid map: Permission denied" in isolation.notes and "shares the network" in isolation.notes
         assert out[0] == "False" and out[1] == "connected" and out[4] == "read-only"
+        assert out[5] == "-1 False" and out[6] == "0"
     else:
         assert not isolation.network and "shares the network" in isolation.notes
         assert out[0] == "True"

@@ -6,7 +6,7 @@ Three mechanisms, strongest first; a session uses the first that works here:
   all; the grader talks to it over IPC sockets in its working directory),
   its own process namespace (it sees and can signal only the processes it
   started, not the grader, another submission's kernel or the kernel
-  waiting for the next submission), a read-only view of the file system in
+  waiting for the next submission), no capabilities, a read-only view of the file system in
   which the grader's package, reference solutions, cache and the other
   submissions are hidden, and a fresh /tmp; only its working directory is
   writable. The interpreter and its environment stay visible wherever they
@@ -190,8 +190,10 @@ def bwrap_prefix(workdir: Path, hidden: list[Path], readable: list[Path]) -> lis
     A hidden path gets an empty tmpfs over it, and so does /tmp; what the kernel needs below them
     (the interpreter in a virtualenv under /tmp, the grading data inside the package) is bound back, read-only.
     """
-    args = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-pid", "--ro-bind", "/", "/",
-            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    # --cap-drop ALL: started by root, bubblewrap would leave the kernel every capability, and with them it could
+    # unmount the tmpfs over the grader's package or remount / read-write
+    args = ["bwrap", "--die-with-parent", "--cap-drop", "ALL", "--unshare-net", "--unshare-ipc", "--unshare-pid",
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     keep = _needed(hidden, readable)
     covered = [Path("/tmp")]
     for path in sorted({p.resolve() for p in hidden if p.exists()}):
