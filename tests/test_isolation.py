@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from grader.grade import DATA_DIR, PACKAGE_ROOT, SHIMS, kernel_env
-from grader.kernel import processes, sandbox
+from grader.kernel import processes, sandbox, unprivileged
 from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.rubric import load_assignment
 
@@ -46,7 +46,17 @@ def run(cells):
     return [r.stdout.strip() for r in result.cells], session.isolation
 
 
-def test_what_the_kernel_can_reach():
+def test_what_the_kernel_can_reach(tmp_path):
+    root_only = Path.home() / f".grader-root-only-{tmp_path.name}"  # outside every hidden path: only file permissions guard it
+    root_only.write_text("secret")
+    root_only.chmod(0o600)
+    try:
+        check_what_the_kernel_can_reach(root_only)
+    finally:
+        root_only.unlink()
+
+
+def check_what_the_kernel_can_reach(root_only: Path):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
@@ -62,6 +72,7 @@ def test_what_the_kernel_can_reach():
         f"import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nprint(libc.umount2({str(PACKAGE_ROOT).encode()!r}, 2), "  # MNT_DETACH: submounts too
         f"os.path.exists({str(reference)!r}))",
         "print(int(next(l for l in open('/proc/self/status') if l.startswith('CapEff')).split()[1], 16))",
+        f"try:\n    print(open({str(root_only)!r}).read())\nexcept OSError:\n    print('denied')",
     ])
     server.close()
     assert out[2] == "True" and out[3] == "ok"  # grading data and its own directory are there
@@ -69,11 +80,13 @@ def test_what_the_kernel_can_reach():
         assert isolation.network and isolation.filesystem and isolation.processes
         assert out[0] == "False" and out[1] == "blocked" and out[4] == "read-only"
         assert out[5] == "-1 False" and out[6] == "0"  # no capability, so the hidden package stays hidden
+        if unprivileged.is_root():  # bubblewrap runs as a user of the kernel's own: root's files stay root's
+            assert isolation.uid not in (None, 0) and out[7] == "denied"
     elif isolation.tool == "unprivileged-user":  # root, bubblewrap refused
         assert isolation.filesystem and not isolation.network and isolation.uid not in (None, 0)
         assert "bwrap: setting up uid map: Permission denied" in isolation.notes and "shares the network" in isolation.notes
         assert out[0] == "False" and out[1] == "connected" and out[4] == "read-only"
-        assert out[5] == "-1 False" and out[6] == "0"
+        assert out[5] == "-1 False" and out[6] == "0" and out[7] == "denied"
     else:
         assert not isolation.network and "shares the network" in isolation.notes
         assert out[0] == "True"

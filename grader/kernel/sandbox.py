@@ -10,7 +10,9 @@ Three mechanisms, strongest first; a session uses the first that works here:
   which the grader's package, reference solutions, cache and the other
   submissions are hidden, and a fresh /tmp; only its working directory is
   writable. The interpreter and its environment stay visible wherever they
-  live, /tmp included.
+  live, /tmp included. Started by root, bubblewrap itself runs as a user
+  of the kernel's own (`grader.kernel.unprivileged`, in a user namespace)
+  where the machine allows it, so root's own files stay closed to the kernel.
 - unprivileged user (`grader.kernel.unprivileged`): where bubblewrap is
   missing or refused (Docker's default seccomp profile, Gradescope) and the
   grader runs as root, the kernel runs as a user of its own, and file
@@ -55,7 +57,7 @@ class Isolation(BaseModel):
     network: bool = False
     filesystem: bool = False
     processes: bool = False
-    uid: int | None = Field(default=None, description="with `unprivileged-user`: the user id the kernel ran as")
+    uid: int | None = Field(default=None, description="the user id the kernel ran as, when the grader (root) gave it a user of its own")
     notes: str = ""
 
 
@@ -80,7 +82,25 @@ def _bubblewrap() -> tuple[Isolation | None, str]:
     if trial.returncode != 0:
         why = trial.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {trial.returncode}"]
         return None, f"bubblewrap cannot create namespaces here ({why[0]})"
-    return Isolation(tool=Tool.bubblewrap, network=True, filesystem=True, processes=True, notes=BWRAP_NOTES), ""
+    isolation = Isolation(tool=Tool.bubblewrap, network=True, filesystem=True, processes=True, notes=BWRAP_NOTES)
+    user = _bubblewrap_user(bwrap)
+    if user is not None:  # root: the kernel is not root in the sandbox either, so root's own files stay closed to it
+        isolation = isolation.model_copy(update={"uid": user.uid, "notes": f"{BWRAP_NOTES}; it runs as {OWN_USER}"})
+    return isolation, ""
+
+
+def _bubblewrap_user(bwrap: str) -> unprivileged.KernelUser | None:
+    """As root: the kernels' user, if bubblewrap started as that user can create its namespaces (a user namespace)."""
+    if not unprivileged.is_root():
+        return None
+    try:
+        user = unprivileged.kernel_user()
+        unprivileged.make_reachable([*environment_paths(), Path(bwrap).resolve().parent])
+        trial = subprocess.run([bwrap, "--unshare-user", "--unshare-net", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc",
+                                "--", "true"], capture_output=True, timeout=60, cwd="/", **unprivileged.launch_options(user))
+    except (unprivileged.Unavailable, OSError, subprocess.SubprocessError):
+        return None
+    return user if trial.returncode == 0 else None
 
 
 def _unprivileged() -> tuple[Isolation | None, str]:
@@ -184,16 +204,16 @@ def _needed(hidden: list[Path], readable: list[Path]) -> list[Path]:
     return keep + [p.resolve() for p in readable if p.exists()]
 
 
-def bwrap_prefix(workdir: Path, hidden: list[Path], readable: list[Path]) -> list[str]:
-    """The bubblewrap command line put before the kernel's own.
+def bwrap_prefix(workdir: Path, hidden: list[Path], readable: list[Path], as_user: bool = False) -> list[str]:
+    """The bubblewrap command line put before the kernel's own (`as_user`: bubblewrap is started as the kernel's user).
 
     A hidden path gets an empty tmpfs over it, and so does /tmp; what the kernel needs below them
     (the interpreter in a virtualenv under /tmp, the grading data inside the package) is bound back, read-only.
     """
     # --cap-drop ALL: started by root, bubblewrap would leave the kernel every capability, and with them it could
     # unmount the tmpfs over the grader's package or remount / read-write
-    args = ["bwrap", "--die-with-parent", "--cap-drop", "ALL", "--unshare-net", "--unshare-ipc", "--unshare-pid",
-            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    args = ["bwrap", *(["--unshare-user"] if as_user else []), "--die-with-parent", "--cap-drop", "ALL", "--unshare-net",
+            "--unshare-ipc", "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     keep = _needed(hidden, readable)
     covered = [Path("/tmp")]
     for path in sorted({p.resolve() for p in hidden if p.exists()}):
@@ -218,11 +238,24 @@ class SandboxedKernelManager(AsyncKernelManager):
         return self.prefix + super().format_kernel_cmd(extra_arguments)
 
 
-def sandboxed_manager(workdir: Path, hidden: list[Path], readable: list[Path]) -> SandboxedKernelManager:
-    km = SandboxedKernelManager(kernel_name="python3", transport="ipc", ip=str(workdir / ".kernel"))
+class SandboxedUserKernelManager(unprivileged.UserKernelManager):
+    """A kernel manager that starts the kernel inside bubblewrap, bubblewrap itself started as the kernel's leased user."""
+
+    prefix: list[str] = []
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return self.prefix + super().format_kernel_cmd(extra_arguments)
+
+
+def sandboxed_manager(workdir: Path, hidden: list[Path], readable: list[Path],
+                      lease: unprivileged.Lease | None = None) -> SandboxedKernelManager | SandboxedUserKernelManager:
+    cls = SandboxedKernelManager if lease is None else SandboxedUserKernelManager
+    km = cls(kernel_name="python3", transport="ipc", ip=str(workdir / ".kernel"))
     km.connection_file = str(workdir / ".kernel.json")
-    km.prefix = bwrap_prefix(workdir, hidden, readable)
+    km.prefix = bwrap_prefix(workdir, hidden, readable, as_user=lease is not None)
     km.kernel_spec.interrupt_mode = "message"  # a signal would hit bubblewrap, not the kernel
+    if lease is not None:
+        km.lease = lease
     return km
 
 
@@ -253,8 +286,16 @@ def kernel_manager(isolation: Isolation, workdir: Path, hidden: list[Path], read
     for path in hidden:
         if isolation.tool != Tool.none and not path.exists():
             path.mkdir(mode=0o700, parents=True, exist_ok=True)  # the reference cache, made later, must not appear to the kernel
-    if isolation.tool == Tool.bubblewrap:
+    if isolation.tool == Tool.bubblewrap and isolation.uid is None:
         return Launch(sandboxed_manager(workdir, hidden, readable), isolation)
+    if isolation.tool == Tool.bubblewrap:  # root: bubblewrap and the kernel run as a user of the kernel's own
+        unprivileged.make_reachable(_needed(hidden, readable))
+        held = unprivileged.lease()
+        user = held.user
+        os.chown(workdir, user.uid, user.gid)
+        isolation = isolation.model_copy(update={"uid": user.uid, "notes": isolation.notes.replace(OWN_USER, f"{OWN_USER} ({user.name}, uid {user.uid})")})
+        return Launch(sandboxed_manager(workdir, hidden, readable, held), isolation, unprivileged.launch_options(user),
+                      {"HOME": str(workdir), "USER": user.name, "LOGNAME": user.name})
     if isolation.tool == Tool.unprivileged_user:
         keep = _needed(hidden, readable)
         unprivileged.make_reachable(keep)
