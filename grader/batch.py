@@ -26,6 +26,7 @@ from . import __version__
 from .expected import reference_source
 from .atomic import write_atomic
 from .grade import grade_notebook, reference_answers
+from .secret import for_probes
 from .kernel import pool as kernel_pool
 from .notebook import NotebookRejected, load
 from .report import Report, SubmissionRef
@@ -147,7 +148,7 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
     jobs = [(str(path), assignment.id, str(out / names[path]), job_limits) for path in submissions if current[path] is None]
     progress.started(len(jobs), len(submissions) - len(jobs))
     if jobs:
-        reference_answers(assignment).answers()  # once, before the workers need them
+        reference_answers(for_probes(assignment)[0]).answers()  # once, before the workers need them
         outcomes = _dask(jobs, scheduler, warm) if executor == "dask" else _local(jobs, workers, warm)
         for job, outcome in outcomes:
             progress.finished(Path(job[0]).name, outcome)

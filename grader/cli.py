@@ -31,6 +31,7 @@ from .similarity import write_csv
 from .overrides import OverridesError, apply_overrides, read_overrides
 from .report import Report, report_schema
 from .rubric import Assignment, RubricError, UnknownAssignment, assignment_ids, load_assignment
+from .secret import PUBLIC_ENV
 
 app = typer.Typer(add_completion=False, help="Grade a Jupyter notebook against an assignment's rubric.")
 
@@ -99,11 +100,17 @@ def grade(
     results: Optional[Path] = typer.Option(None, "--results", help="Write Gradescope's results.json here (one notebook)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (the exit code and files say the rest)."),
     fail_under: Optional[str] = typer.Option(None, "--fail-under", help="Exit 1 when the score is below this: points (`12`) or a share of the maximum (`80%`)."),
+    public_seed: bool = typer.Option(False, "--public-seed", help="Draw the grader's inputs from the rubric's public seed, not the instructor's secret."),
+    protocol_schema: bool = typer.Option(False, "--protocol-schema", help="Print the JSON Schema of the probe protocol's messages and exit."),
 ) -> None:
     """Grade a notebook and print a per-item summary, or grade a batch into --out."""
-    if schema or rubric_schema:
-        typer.echo(report_schema() if schema else Assignment.schema_json_text())
+    if schema or rubric_schema or protocol_schema:
+        from .probes.protocol import protocol_schema as protocol_text
+
+        typer.echo(report_schema() if schema else protocol_text() if protocol_schema else Assignment.schema_json_text())
         raise typer.Exit(0)
+    if public_seed:
+        os.environ[PUBLIC_ENV] = "1"  # batch workers inherit it; kernels never see GRADER_* variables
     if not notebooks:
         _fail("give a notebook to grade (see grade --help)")
         raise typer.Exit(2)

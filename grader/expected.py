@@ -12,7 +12,6 @@ stdin, responses on stdout.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.metadata
 import json
 import os
@@ -25,15 +24,12 @@ from pathlib import Path
 from . import __version__
 from .atomic import write_atomic
 from .data import dataset_digest
-from .probes import runtime
+from .kernel import agent
+from .probes import context, registry
+from .probes.executor import LocalExecutor
+from .probes.reference_code import reference_source
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 PROBES_DIR = Path(__file__).resolve().parent / "probes"
-
-
-@cache
-def reference_source(module: str) -> str:
-    return (REFERENCE_DIR / f"{module}.py").read_text(encoding="utf-8")
 
 
 @cache
@@ -42,8 +38,9 @@ def probe_source(probe: str) -> str:
 
 
 @cache
-def runtime_source() -> str:
-    return Path(runtime.__file__).read_text(encoding="utf-8")
+def harness_source() -> str:
+    """The code every probe runs through, on both sides: the agent, the context, the request runner."""
+    return "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (agent, context, registry))
 
 
 def cache_dir() -> Path:
@@ -54,7 +51,7 @@ def cache_dir() -> Path:
 def cache_key(requests: list[dict], env: dict[str, str]) -> str:
     """Everything the reference answers depend on: requests, code, data, versions."""
     digest = hashlib.sha256()
-    parts = [__version__, runtime_source(), env.get("TF_USE_LEGACY_KERAS", ""), importlib.metadata.version("tensorflow")]
+    parts = [__version__, harness_source(), env.get("TF_USE_LEGACY_KERAS", ""), importlib.metadata.version("tensorflow")]
     for request in requests:
         parts += [json.dumps({k: v for k, v in request.items() if k != "data"}, sort_keys=True),
                   reference_source(request["reference"]), probe_source(request["probe"])]
@@ -107,17 +104,10 @@ class ExpectedAnswers:
 
 
 def answer(request: dict) -> dict:
-    """The reference's answer to one probe request."""
-    module_name, function = request["probe"].rsplit(".", 1)
-    probes = importlib.import_module(f"grader.probes.{module_name}")
-
-    def resolve(ctx):
-        ctx.ns = ctx.ref.__dict__  # helpers the target looks up are the reference's own
-        if request.get("reference_builder"):
-            return getattr(probes, request["reference_builder"])(ctx)
-        return getattr(ctx.ref, request["reference_target"])
-
-    response = runtime.run_probe(request, getattr(probes, function), resolve, {}, reference_source(request["reference"]))
+    """The reference's answer to one probe request: the same request, run on a fresh copy of the reference module."""
+    namespace: dict = {"__name__": f"reference_{request['reference']}"}
+    exec(compile(reference_source(request["reference"]), f"<reference {request['reference']}>", "exec"), namespace)
+    response = registry.run_request(request, LocalExecutor(namespace), reference_side=True)
     response["found"] = request["reference_target"]
     return response
 

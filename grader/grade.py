@@ -17,16 +17,17 @@ from . import __version__
 from .anchors import find_question, locate_all
 from .checks import KINDS, Evidence, Probe
 from .data import dataset_paths
-from .expected import ExpectedAnswers, cache_dir, probe_source, reference_source, runtime_source
+from .expected import ExpectedAnswers, cache_dir
 from .illustrate import illustrate
-from .kernel.channel import probe_cell_source
 from .kernel.preamble import preamble_source
 from .kernel.sandbox import available as available_isolation
 from .kernel.pool import KernelPool
 from .kernel.session import KernelSession, KernelSpec, Limits, ProbeCall, RunResult
+from .probes.registry import run_request, ships
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
-from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, Timing
+from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
 from .rubric import Assignment, Item, assignment_ids, load_assignment
+from .secret import for_probes, secret_path
 from .student import BundledAnswers, public_scope
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -87,11 +88,42 @@ def _cells_summary(nb, result: RunResult) -> Cells:
     )
 
 
-def _probe_call(probe: Probe, timeout: float, with_reference: bool = True) -> ProbeCall:
-    request = probe.request
-    reference = reference_source(request["reference"]) if request.get("reference") and with_reference else None
-    source, token = probe_cell_source(request, runtime_source(), probe_source(request["probe"]), reference)
-    return ProbeCall(probe.key, source, token, timeout)
+def _target(probe: Probe) -> str | None:
+    return probe.request.get("reference_target")
+
+
+def _job(probe: Probe, forbidden: frozenset, may_ship: bool, cell_source: str | None):
+    def run(executor) -> dict:
+        return run_request(probe.request, executor, forbidden=forbidden, may_ship=may_ship, cell_source=cell_source)
+    return run
+
+
+def plan_probes(nb, assignment: Assignment, probes: dict[str, list[Probe]]) -> tuple[list[ProbeCall], dict[int, list[ProbeCall]]]:
+    """The probes after the notebook, in a safe order, and those right after their cells.
+
+    After the notebook, probes that put no reference code beside the code
+    under test run first; then each one whose reference definitions include
+    no item still to be checked (its own included). Every probe is told which
+    definitions it may not ship, and a probe taken at its cell, before the
+    notebook has finished, may ship none.
+    """
+    timeouts = {item.id: item.timeout_s or assignment.limits.item_timeout_s for item in assignment.items}
+    after, captures = [], {}
+    for item in assignment.items:
+        for probe in probes[item.id]:
+            if probe.after_cell is None:
+                after.append((item.id, probe))
+            else:
+                job = _job(probe, frozenset(), False, nb.cells[probe.after_cell].source)
+                captures.setdefault(probe.after_cell, []).append(ProbeCall(probe.key, job, timeouts[item.id]))
+    pending, ordered = list(after), []
+    while pending:
+        targets = {_target(p) for _, p in pending} - {None}
+        index = next((i for i, (_, p) in enumerate(pending) if not ships(p.request) & targets), 0)
+        item_id, probe = pending.pop(index)
+        forbidden = frozenset(targets)
+        ordered.append(ProbeCall(probe.key, _job(probe, forbidden, True, None), timeouts[item_id]))
+    return ordered, captures
 
 
 def reference_answers(assignment: Assignment, probes: dict[str, list[Probe]] | None = None) -> ExpectedAnswers:
@@ -125,7 +157,7 @@ def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path], prel
     """How this assignment's kernels start: environment, limits, preamble and what they may see."""
     datasets = dataset_paths(assignment.datasets)
     return KernelSpec.make(kernel_env(assignment), limits, preamble_source(assignment.seed, datasets, preload),
-                           hidden=[PACKAGE_ROOT, cache_dir().parent, *hidden],
+                           hidden=[PACKAGE_ROOT, cache_dir().parent, secret_path().parent, *hidden],
                            readable=[DATA_DIR, SHIMS, *map(Path, datasets.values())])
 
 
@@ -158,17 +190,10 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
     nb = prepare(submission.nb)
     located = locate_all(nb, {f"{item.id}#{i}": q.texts for item in assignment.items for i, q in enumerate(item.questions)})
     anchors = {item.id: [located[f"{item.id}#{i}"] for i in range(len(item.questions))] for item in assignment.items}
-    probes = {item.id: KINDS[item.kind].probes(item, assignment, anchors[item.id]) for item in assignment.items}
-    expected = reference_answers(assignment, probes)
-    after_notebook, captures = [], {}
-    for item in assignment.items:
-        timeout = item.timeout_s or assignment.limits.item_timeout_s
-        for probe in probes[item.id]:
-            call = _probe_call(probe, timeout, with_reference=assignment.answers is None)
-            if probe.after_cell is None:
-                after_notebook.append(call)
-            else:
-                captures.setdefault(probe.after_cell, []).append(call)
+    probing, inputs = for_probes(assignment)  # the grader's inputs: the rubric's seed, mixed with the instructor's secret
+    probes = {item.id: KINDS[item.kind].probes(item, probing, anchors[item.id]) for item in assignment.items}
+    expected = reference_answers(probing, probes)
+    after_notebook, captures = plan_probes(nb, assignment, probes)
     rubric = assignment.limits
     limits = Limits(cell_timeout or rubric.cell_timeout_s, notebook_timeout or rubric.notebook_timeout_s,
                     memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
@@ -201,7 +226,12 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
             question_cells=question_cells, cell_stdout=printed,
         )
         judged = illustrate(item, KINDS[item.kind].judge(item, evidence), result.responses.get(item.id), answers.get(item.id))
-        items.append(_lost_with_cell(judged, item, evidence, removed))
+        keys = [probe.key for probe in probes[item.id]]
+        flags = [signal for key in keys for signal in result.signals.get(key, [])]
+        trips = sum(result.round_trips.get(key, 0) for key in keys)
+        items.append(_lost_with_cell(judged, item, evidence, removed).model_copy(update={"flags": flags, "round_trips": trips or None}))
+    tampering = [TamperSignal(item=None if key == "notebook" else key.split("#")[0], what=what)
+                 for key, whats in result.signals.items() for what in whats]
     report = Report(
         grader_version=__version__,
         status="graded",
@@ -212,6 +242,8 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         items=items,
         cells=cells,
         isolation=result.isolation or available_isolation(),
+        inputs=inputs,
+        tampering=tampering,
         timing=Timing(total_s=round(time.monotonic() - started, 2), execute_s=round(result.execute_s, 2), checks_s=round(result.probe_s, 2),
                       kernel_wait_s=round(result.kernel_wait_s, 2), kernel_warm=result.kernel_warm),
     )

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from .kernel.sandbox import Isolation
+from .secret import Inputs
 
 SCHEMA_VERSION = 1
 
@@ -91,6 +92,8 @@ class ItemResult(BaseModel):
     review_comment: str | None = None
     plot: Plot | None = None
     hidden_checks: int = Field(default=0, description="in a student bundle: this item's checks that were not run")
+    flags: list[str] = Field(default_factory=list, description="tampering seen while this item was checked (see the report's `tampering`)")
+    round_trips: int | None = Field(default=None, description="operations the item's probes asked of the kernel")
 
 
 class CellError(BaseModel):
@@ -119,6 +122,13 @@ class Timing(BaseModel):
     kernel_warm: bool = Field(default=False, description="the kernel was started ahead of use (batch grading), not on demand")
 
 
+class TamperSignal(BaseModel):
+    """A message across the kernel wall that broke the one-answer rule (the item it concerns fails or errs)."""
+
+    item: str | None = Field(default=None, description="the item being checked, or null for a notebook cell")
+    what: str
+
+
 class Report(BaseModel):
     schema_version: Literal[1] = SCHEMA_VERSION
     grader_version: str
@@ -134,6 +144,8 @@ class Report(BaseModel):
     isolation: Isolation = Field(default_factory=Isolation, description="what kept the kernel from the network and the grader's files")
     scope: Literal["all", "public"] = Field(default="all", description="`public`: graded by a student bundle, with the public checks only")
     hidden: HiddenChecks | None = Field(default=None, description="with scope `public`: what the instructor's grading adds")
+    inputs: Inputs | None = Field(default=None, description="where the grader's inputs came from: the public seed, or the instructor's secret (by digest)")
+    tampering: list[TamperSignal] = Field(default_factory=list, description="messages of the grader's type that the protocol refused: forged, doubled or missing answers")
 
     def item(self, item_id: str) -> ItemResult:
         return next(i for i in self.items if i.id == item_id)

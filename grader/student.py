@@ -13,21 +13,19 @@ never "all tests passed", when hidden checks exist.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import shutil
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from . import __version__
+from .probes.registry import probe_spec
 from .report import HiddenChecks, Report
 from .rubric import ANSWERS_FILE, RUBRIC_FILE, Assignment, Item, load_rubric
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROBES_DIR = PACKAGE_DIR / "probes"
 
 
 class BundleError(Exception):
@@ -99,26 +97,6 @@ def public_part(assignment: Assignment) -> tuple[Assignment, HiddenChecks, dict[
     return assignment.model_copy(update={"items": items}), hidden, per_item
 
 
-@lru_cache(maxsize=None)
-def _probe_uses_reference(probe: str) -> bool:
-    """Whether a probe function (or a helper of its module it calls) touches `ctx.ref` in the kernel."""
-    module, function = probe.rsplit(".", 1)
-    tree = ast.parse((PROBES_DIR / f"{module}.py").read_text(encoding="utf-8"))
-    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-    seen, todo = set(), [function]
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in functions:
-            continue
-        seen.add(name)
-        for node in ast.walk(functions[name]):
-            if isinstance(node, ast.Attribute) and node.attr == "ref":
-                return True
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                todo.append(node.func.id)
-    return False
-
-
 def needs_reference_code(item: Item) -> str | None:
     """Why checking this item would need reference code beside the student's (None: it does not)."""
     if item.expected_from:
@@ -130,8 +108,8 @@ def needs_reference_code(item: Item) -> str | None:
     if item.reference_builder:
         return f"its probe builds the reference's object ({item.reference_builder}) in the student's kernel"
     probe = item.probe if item.kind == "behaviour" else "calls.call_function"
-    if _probe_uses_reference(probe):
-        return f"its probe {probe} uses reference code in the student's kernel"
+    if probe_spec(probe).ships:
+        return f"its probe {probe} uses reference code in the student's kernel ({', '.join(probe_spec(probe).ships)})"
     return None
 
 

@@ -18,6 +18,8 @@ NOTEBOOKS = Path(__file__).parent / "notebooks"
 def _private_cache(tmp_path_factory):
     """Reference answers are computed afresh in a cache of the session's own."""
     os.environ["GRADER_CACHE_DIR"] = str(tmp_path_factory.mktemp("grader-cache"))
+    # the instructor's secret of this session, made on first use as on an instructor's machine
+    os.environ["GRADER_SECRET_FILE"] = str(tmp_path_factory.mktemp("grader-secret") / "secret")
 
 
 def run_grade(notebook: Path, out: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict | None]:

@@ -1,5 +1,6 @@
 """Batch grading: reports, gradebook, resume after SIGKILL, similarity, and Dask."""
 
+import pytest
 import csv
 import os
 import re
@@ -11,6 +12,8 @@ import time
 import distributed
 from batch_fixtures import small_batch
 from conftest import kernel_pids
+
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 
 GRADE = [sys.executable, "-m", "grader"]
 

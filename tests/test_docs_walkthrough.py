@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "writing-an-assignment.md"

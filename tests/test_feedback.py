@@ -41,6 +41,7 @@ def lab01_page(real_reports, tmp_path_factory):
     return report, page
 
 
+@pytest.mark.kernel
 def test_the_page_fetches_nothing(lab01_page):
     _, page = lab01_page
     text = page.read_text()
@@ -49,6 +50,7 @@ def test_the_page_fetches_nothing(lab01_page):
     assert "<style>" in text
 
 
+@pytest.mark.kernel
 def test_chromium_renders_the_failing_items_with_their_feedback(lab01_page, tmp_path):
     report, page = lab01_page
     failing = [i for i in report.items if i.status in ("fail", "error", "missing")]
@@ -117,6 +119,7 @@ def grade(*args):
     return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.kernel
 def test_quiet_and_fail_under_for_scripts(tiny_week3, tmp_path):
     below = grade(str(tiny_week3), "-a", "week3-questions", "--quiet", "--fail-under", "2", "--html", str(tmp_path / "f.html"))
     assert below.returncode == 1 and below.stdout == "", below.stderr[-2000:]

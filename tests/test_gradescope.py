@@ -38,6 +38,7 @@ def check_documented_fields(results: dict) -> None:
         assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
 
 
+@pytest.mark.kernel
 def test_results_for_the_five_samples_follow_the_documented_format(sample_batch_run):
     _, out = sample_batch_run
     for stem in SAMPLES:
@@ -55,6 +56,7 @@ def test_results_for_the_five_samples_follow_the_documented_format(sample_batch_
     assert test.status == "failed" and "Is the `return` inside the for loop?" in test.output and "cell 47" in test.output
 
 
+@pytest.mark.kernel
 def test_a_file_that_is_not_a_notebook_scores_zero_with_the_reason(tmp_path):
     bad = tmp_path / "essay.ipynb"
     bad.write_text("not json")
@@ -83,6 +85,7 @@ def run_autograder(root: Path) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", str(root / "run_autograder")], capture_output=True, text=True, timeout=300, env=env)
 
 
+@pytest.mark.kernel
 def test_run_autograder_grades_the_submitted_notebook(tmp_path):
     week3 = (ROOT / "assignments" / "week3-questions" / "wrong" / "grad_xy_dropped_y.ipynb").read_bytes()
     root = autograder_root(tmp_path, {"notes.txt": b"hello", "week3.ipynb": week3}, "week3-questions")
@@ -99,6 +102,7 @@ def test_run_autograder_grades_the_submitted_notebook(tmp_path):
     assert (root / "results" / "feedback.html").read_text().count('class="item') == 7
 
 
+@pytest.mark.kernel
 def test_run_autograder_without_a_notebook_still_writes_results(tmp_path):
     root = autograder_root(tmp_path, {"answers.pdf": b"%PDF-1.4"}, "dlwp-ch2")
     proc = run_autograder(root)

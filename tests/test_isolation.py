@@ -1,6 +1,7 @@
 """What a kernel can reach: with bubblewrap, no network, none of the grader's files and no other process; as root
 where bubblewrap is refused, none of the grader's files and no other kernel's process; else the report says so."""
 
+import pytest
 import asyncio
 import os
 import socket
@@ -13,6 +14,8 @@ from grader.grade import DATA_DIR, PACKAGE_ROOT, SHIMS, kernel_env
 from grader.kernel import processes, sandbox, unprivileged
 from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.rubric import load_assignment
+
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 
 SPEC = KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(30, 60), "", hidden=[PACKAGE_ROOT], readable=[DATA_DIR, SHIMS])
 

@@ -1,5 +1,6 @@
 """Running a notebook in a fresh kernel: errors, time limits, shell escapes, offline data, clean-up."""
 
+import pytest
 import asyncio
 
 import nbformat
@@ -10,6 +11,8 @@ from grader.kernel.preamble import preamble_source
 from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.grade import kernel_env
 from grader.rubric import load_assignment
+
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 
 
 def run(cells, cell_timeout=5, notebook_timeout=120):

@@ -1,5 +1,6 @@
 """Kernels started ahead of use: each runs one notebook, starts from the same state as one started on demand, and none is left behind."""
 
+import pytest
 import asyncio
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from grader.kernel.preamble import preamble_source
 from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.notebook import named_modules
 from grader.rubric import load_assignment
+
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 
 SPEC = KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(60, 120),
                        preamble_source(0, dataset_paths(["mnist"]), ["tensorflow"]))
@@ -78,6 +81,7 @@ import nbformat, sys
 sys.path.insert(0, "tests")
 from test_pool import SPEC, notebook, waiting_kernels
 from grader.kernel.pool import shared
+
 pool = shared()
 pool.run(SPEC, notebook("print(1)"), [])
 print(waiting_kernels(pool)[0])

@@ -27,6 +27,7 @@ def question_reports(tmp_path_factory):
 
 
 
+@pytest.mark.kernel
 def test_week3_questions(question_reports):
     report = question_reports["week3"]
     got = statuses(report)
@@ -40,6 +41,7 @@ def test_week3_questions(question_reports):
     assert report["score"] == 3 and report["max_score"] == 7
 
 
+@pytest.mark.kernel
 def test_lab01_math(question_reports):
     got = statuses(question_reports["lab01"])
     for passing in ("tensor_ranks", "naive_relu", "naive_add", "relu_numpy", "add_numpy", "keras_model", "compute_accuracy",
@@ -48,6 +50,7 @@ def test_lab01_math(question_reports):
     assert got["naive_sequential"] == "fail" and got["trained_model"] == "fail"
 
 
+@pytest.mark.kernel
 def test_small_notebooks_and_their_variants(question_reports):
     assert statuses(question_reports["week3_questions"])["grad_cubic"] == "pass"
     assert statuses(question_reports["lab01_tensors"])["tensor_ranks"] == "pass"
@@ -64,6 +67,7 @@ def test_small_notebooks_and_their_variants(question_reports):
     assert "rank-3" in ranks["feedback"] and "rank 2" in ranks["feedback"]
 
 
+@pytest.mark.kernel
 def test_overrides_turn_manual_into_scored(question_reports, tmp_path):
     report = Report.model_validate(question_reports["week3"])
     path = tmp_path / "overrides.csv"
@@ -82,6 +86,7 @@ def test_overrides_turn_manual_into_scored(question_reports, tmp_path):
     ("submission,item,score\nweek3_practice.ipynb,no_such_item,1\n", ":2: week3-questions has no item 'no_such_item'"),
     ("submission,item,score\n\nweek3_practice.ipynb,why_copy,5\n", ":3: score 5 is above why_copy's 1 points"),
 ])
+@pytest.mark.kernel
 def test_bad_overrides_name_the_line(question_reports, tmp_path, text, words):
     path = tmp_path / "overrides.csv"
     path.write_text(text)
@@ -90,6 +95,7 @@ def test_bad_overrides_name_the_line(question_reports, tmp_path, text, words):
     assert words in str(info.value)
 
 
+@pytest.mark.kernel
 def test_overrides_from_the_command_line_are_exit_2_when_malformed(tmp_path):
     path = tmp_path / "o.csv"
     path.write_text("submission,item,score\nx.ipynb,why_copy,nope\n")

@@ -1,6 +1,9 @@
 """The real student notebooks graded as dlwp-ch2: what the issue says a grader must find."""
 
+import pytest
 from conftest import statuses
+
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 
 ALL_ITEMS = {
     "naive_relu", "naive_add", "naive_vector_dot", "naive_matrix_vector_dot", "naive_matrix_dot",

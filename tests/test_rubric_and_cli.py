@@ -73,6 +73,7 @@ def test_nbformat_3_is_converted(tmp_path):
      "execution_count": None}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})) and d / "s.ipynb", "not a valid notebook"),
     (lambda d: _huge(d / "h.ipynb"), "larger than"),
 ])
+@pytest.mark.kernel
 def test_bad_input_is_one_sentence_and_exit_2(tmp_path, make, words):
     proc = grade(str(make(tmp_path)), "-a", "dlwp-ch2")
     assert proc.returncode == 2
@@ -80,11 +81,13 @@ def test_bad_input_is_one_sentence_and_exit_2(tmp_path, make, words):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.kernel
 def test_unknown_assignment_is_exit_2(tmp_path):
     proc = grade("tests/notebooks/lab01_math.ipynb", "-a", "no-such-assignment")
     assert proc.returncode == 2 and "unknown assignment" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.kernel
 def test_schema_is_generated_from_the_models():
     proc = grade("--schema")
     assert proc.returncode == 0

@@ -46,6 +46,7 @@ def bundle_reports(bundle, tmp_path_factory):
         return dict(pool.map(one, ["dlwp-ch2_walkthrough", "lab01_math"]))
 
 
+@pytest.mark.kernel
 def test_the_bundle_holds_no_reference_code(bundle):
     files = [p for p in bundle.rglob("*") if p.is_file()]
     assert not any("reference" in p.relative_to(bundle).parts for p in files)
@@ -58,6 +59,7 @@ def test_the_bundle_holds_no_reference_code(bundle):
     assert stored["hidden"] == {"items": 6, "checks": 1, "points": 10.0} and stored["hidden_checks"] == {"naive_dense": 1}
 
 
+@pytest.mark.kernel
 def test_public_checks_give_the_instructors_verdicts(bundle_reports, real_reports):
     for stem, full in (("dlwp-ch2_walkthrough", real_reports["walkthrough"]), ("lab01_math", real_reports["lab01"])):
         stdout, report = bundle_reports[stem]

@@ -27,6 +27,7 @@ def tf_reports(tmp_path_factory):
 
 
 
+@pytest.mark.kernel
 def test_dnn_backprop_sample(tf_reports):
     report = tf_reports["dnn"]
     got = statuses(report)
@@ -52,6 +53,7 @@ def test_dnn_backprop_sample(tf_reports):
     assert svhn["status"] == "fail" and "stuck on one class" in svhn["feedback"] and "unscaled" in svhn["feedback"]
 
 
+@pytest.mark.kernel
 def test_mit_lab1_sample(tf_reports):
     report = tf_reports["mit"]
     got = statuses(report)
@@ -66,12 +68,14 @@ def test_mit_lab1_sample(tf_reports):
     assert item(report, "sequential_model")["found"] == {"name": "model", "cell": 14}
 
 
+@pytest.mark.kernel
 def test_grading_twice_gives_the_same_report(tf_reports):
     for first, second in (("dnn", "dnn_again"), ("mit", "mit_again")):
         assert statuses(tf_reports[first]) == statuses(tf_reports[second])
         assert [i["score"] for i in tf_reports[first]["items"]] == [i["score"] for i in tf_reports[second]["items"]]
 
 
+@pytest.mark.kernel
 def test_fixed_bases_earn_full_marks(tf_reports):
     for name in ("dnn_base", "mit_base"):
         report = tf_reports[name]
@@ -82,6 +86,7 @@ def test_fixed_bases_earn_full_marks(tf_reports):
     assert tf_reports["mit_base"]["cells"]["errors"] == []
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("name", sorted(FAILS))
 def test_variant_fails_exactly_its_items(tf_reports, name):
     got = statuses(tf_reports[name])
@@ -92,6 +97,7 @@ def test_variant_fails_exactly_its_items(tf_reports, name):
         assert feedback and "Traceback" not in feedback
 
 
+@pytest.mark.kernel
 def test_feedback_names_the_defect(tf_reports):
     def feedback(name, item_id):
         return item(tf_reports[name], item_id)["feedback"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_CI = ["dlwp-ch2", "week3-questions", "lab01-math", "dnn-backprop", "mit-lab1"]
 
 
+@pytest.mark.kernel
 def test_the_shipped_assignments_pass_their_self_test():
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "grader", "validate", *IN_CI], capture_output=True, text=True, timeout=900, cwd=ROOT)
@@ -59,6 +62,7 @@ def test_a_rubric_that_lists_an_unknown_item_is_refused(tmp_path):
         raise AssertionError("an unknown item in [validate] was accepted")
 
 
+@pytest.mark.kernel
 def test_both_command_forms(tmp_path):
     unknown = subprocess.run([sys.executable, "-m", "grader", "validate", "no-such-assignment"], capture_output=True, text=True, timeout=120)
     assert unknown.returncode == 2 and "unknown assignment 'no-such-assignment'" in unknown.stderr

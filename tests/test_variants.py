@@ -4,6 +4,8 @@ import pytest
 from conftest import grade_all, statuses
 from variants import FAILS, write_all
 
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
+
 
 @pytest.fixture(scope="session")
 def variant_reports(tmp_path_factory):

@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 
 from ..compare import Outcome, compare, describe
-from ..probes.runtime import encode
+from ..kernel.agent import encode
 from ..rubric import ArgSpec, Assignment, Item
 from ..values import Raised
 from .base import ProbeCheck, Verdict

@@ -22,13 +22,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from ..probes.context import Forged, KernelGone, ProbeTimeout
+from ..probes.executor import KernelExecutor, answers_in, install_cell
 from . import processes, sandbox
-from .channel import read_response
 
 TIMEOUT_ENAME = "CellTimeoutError"
 STREAM_KEEP = 20_000  # characters of a cell's printed output kept for checks
@@ -49,9 +51,10 @@ class CellRecord:
 
 @dataclass
 class ProbeCall:
+    """One item's probe: `run(executor)` asks the kernel through the executor and returns the probe's answer."""
+
     key: str
-    source: str
-    token: str
+    run: Callable[[KernelExecutor], dict]
     timeout: float
 
 
@@ -60,6 +63,8 @@ class RunResult:
     cells: list[CellRecord] = field(default_factory=list)
     responses: dict[str, dict | None] = field(default_factory=dict)
     probe_failures: dict[str, str] = field(default_factory=dict)
+    signals: dict[str, list[str]] = field(default_factory=dict)  # tampering seen, by item key ("notebook" for its cells)
+    round_trips: dict[str, int] = field(default_factory=dict)  # operations each probe asked of the kernel
     kernel_died_at: int | None = None  # the notebook cell that killed the kernel
     dead: bool = False  # the kernel is gone (killed by a cell or by a probe)
     memory_exceeded: bool = False  # the grader stopped the kernel at its memory limit
@@ -157,6 +162,7 @@ class KernelSession:
         self.pid: int | None = None
         self._monitor: asyncio.Future | None = None
         self._stopped = False
+        self._agent_ready = False
         km = self._kernel_manager()  # None: nbclient makes a plain one at start
         self.nb = nbformat.v4.new_notebook()
         self.client = _CappedClient(
@@ -372,25 +378,51 @@ class KernelSession:
                 record.ename, record.evalue = reply.get("ename"), reply.get("evalue")
                 record.status = "timeout" if record.ename == TIMEOUT_ENAME else "error"
             result.cells.append(record)
+            forged = answers_in(cell.outputs)
+            if forged:
+                result.signals.setdefault("notebook", []).append(f"cell {index} sent {len(forged)} message(s) of the grader's type")
             cell.outputs = []
             await self._run_probes(captures.get(index, []), result)
         result.execute_s = time.monotonic() - start
 
+    async def _roundtrip(self, code: str, timeout: float) -> tuple[dict, list]:
+        """One cell of the grader's own: its reply and its outputs."""
+        cell = _code_cell(code)
+        try:
+            reply = await self._execute_hidden(cell, timeout)
+        except DeadKernelError:
+            raise KernelGone() from None
+        return reply, list(cell.outputs)
+
+    def _bridge(self, loop: asyncio.AbstractEventLoop) -> Callable[[str, float], tuple[dict, list]]:
+        """`_roundtrip` for a probe running in a thread of its own, while this loop drives the kernel."""
+        def roundtrip(code: str, timeout: float) -> tuple[dict, list]:
+            return asyncio.run_coroutine_threadsafe(self._roundtrip(code, timeout), loop).result()
+        return roundtrip
+
     async def _run_probes(self, probes: list[ProbeCall], result: RunResult) -> None:
+        """Each probe runs in the grader's process (a worker thread); only its operations reach the kernel."""
         start = time.monotonic()
+        loop = asyncio.get_running_loop()
         for probe in probes:
             if result.dead:
                 result.probe_failures[probe.key] = "the kernel had died before this item could be checked"
                 continue
-            cell = _code_cell(probe.source)
+            executor = KernelExecutor(self._bridge(loop), probe.timeout, TIMEOUT_ENAME, spill_dir=Path(self.workdir))
             try:
-                reply = await self._execute_hidden(cell, probe.timeout)
-            except DeadKernelError:
+                if not self._agent_ready:
+                    await self._roundtrip(install_cell(), 60)
+                    self._agent_ready = True
+                result.responses[probe.key] = await loop.run_in_executor(None, probe.run, executor)
+            except ProbeTimeout:
+                result.probe_failures[probe.key] = f"checking it took longer than {probe.timeout:.0f} s"
+            except KernelGone:
                 result.probe_failures[probe.key] = "the kernel died while this item was being checked"
                 result.dead = True
-                continue
-            if reply.get("ename") == TIMEOUT_ENAME:
-                result.probe_failures[probe.key] = f"checking it took longer than {probe.timeout:.0f} s"
-            result.responses[probe.key] = read_response(cell.outputs, probe.token)
+            except Forged as exc:
+                result.probe_failures[probe.key] = f"its answer was not accepted ({exc}): the notebook tampered with the grader's messages"
+            finally:
+                if executor.signals:
+                    result.signals[probe.key] = executor.signals
+                result.round_trips[probe.key] = executor.round_trips
         result.probe_s += time.monotonic() - start
-

@@ -1,13 +1,14 @@
 """Call a function on the grader's inputs (function-equivalence items)."""
 
-import copy
+from .context import Kind, probe
 
 
+@probe(observes={"cases": Kind.CASES})
 def call_function(target, ctx):
     """Call `target` on each case; keep its result and its arguments afterwards."""
     results = []
     for args in ctx.inputs["cases"]:
-        args = copy.deepcopy(list(args))
-        output = ctx.attempt(f"calling with {len(args)} argument(s)", target, *args)
-        results.append({"output": output, "args_after": args})
+        arguments = [ctx.put(a) for a in args]  # kept as objects of their own, to be read again after the call
+        output = ctx.attempt(f"calling with {len(args)} argument(s)", target, *arguments)
+        results.append({"output": output, "args_after": [ctx.value(a) for a in arguments]})
     ctx.observed["cases"] = results

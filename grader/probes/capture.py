@@ -1,16 +1,26 @@
 """Take a question's answer when it is given: the displayed value and the names it bound."""
 
+from .context import Kind, probe
 
+
+@probe(observes={"displayed": Kind.VALUE, "names": Kind.MAPPING})
 def snapshot(target, ctx):
     """Record what the last cell displayed (if it did) and the named values, as they are now.
 
     The displayed value is read from IPython's output history: `_` is not
-    reliable, since a notebook may use `_` as a loop variable.
+    reliable, since a notebook may use `_` as a loop variable. The grader's
+    own cells are not stored in the history, so the last count is the cell's.
     """
     if ctx.params.get("displayed"):
-        shell = __import__("IPython").get_ipython()
-        outputs = ctx.ns.get("Out", {})
-        last = shell.execution_count - 1  # grader cells do not count
-        if last in outputs:
-            ctx.observed["displayed"] = outputs[last]
-    ctx.observed["names"] = {name: ctx.ns[name] for name in ctx.params.get("names", []) if name in ctx.ns}
+        _, outputs = ctx.lookup("Out")
+        shell = ctx.call("", ctx.kernel("IPython", "get_ipython"))
+        if outputs is not None:
+            last = ctx.value(shell.execution_count) - 1
+            if ctx.value(ctx.call("", ctx.kernel("operator", "contains"), outputs, last)):
+                ctx.observed["displayed"] = ctx.value(outputs[last])
+    names = {}
+    for name in ctx.params.get("names", []):
+        _, value = ctx.lookup(name)
+        if value is not None:
+            names[name] = ctx.value(value)
+    ctx.observed["names"] = names

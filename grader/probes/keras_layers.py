@@ -4,69 +4,74 @@ The grader sets every weight itself (uniform values from its own seed), so
 no check depends on TensorFlow's initializer or its random state.
 """
 
+from .context import Kind, probe
+
 
 def _x(ctx, d=2):
-    return ctx.rng(2).uniform(-1, 1, (4, d)).astype("float32")
+    """The grader's input batch, as a tensor beside the code under test."""
+    return ctx.call("", ctx.kernel("tensorflow", "constant"), ctx.rng(2).uniform(-1, 1, (4, d)).astype("float32"))
 
 
 def _set_weights(variables, ctx):
     rng = ctx.rng(1)
     for variable in variables:
-        variable.assign(rng.uniform(-1, 1, tuple(variable.shape)).astype("float32"))
+        ctx.call("", variable.assign, rng.uniform(-1, 1, tuple(ctx.shape(variable))).astype("float32"))
 
 
-def _describe_layers(model):
+def _describe_layers(ctx, model):
     """(class, units, activation) of each layer."""
+    if not ctx.describe(model, "layers")["has"]["layers"]:
+        return []
     described = []
-    for layer in getattr(model, "layers", []):
-        activation = getattr(layer, "activation", None)
-        described.append([type(layer).__name__, getattr(layer, "units", None), getattr(activation, "__name__", None)])
+    for layer in ctx.elements("reading model.layers", model.layers):
+        units = ctx.value_or(layer.units)
+        activation = ctx.value_or(ctx.attr(layer.activation, "__name__"))
+        described.append([ctx.describe(layer)["type"], units if isinstance(units, int) else None,
+                          activation if isinstance(activation, str) else None])
     return described
 
 
-def _kinds(value):
-    return [cls.__name__ for cls in type(value).__mro__]
+def _weights(ctx, model):
+    return ctx.elements("reading model.trainable_variables", model.trainable_variables)
 
 
+@probe(observes={"is_layer": Kind.FLAG, "weight_shapes": Kind.SHAPES, "output": Kind.ARRAY})
 def dense_layer(target, ctx):
     """OurDenseLayer(3) built on 2 inputs; W and b set by the grader; called on a batch."""
-    import tensorflow as tf
-
     n = ctx.params.get("units", 3)
-    x = tf.constant(_x(ctx))
+    x = _x(ctx)
     layer = ctx.call(f"OurDenseLayer({n})", target, n)
-    ctx.observed["is_layer"] = "Layer" in _kinds(layer)
+    ctx.observed["is_layer"] = ctx.isa(layer, "Layer")
     ctx.call("layer(x) (which builds it)", layer, x)
-    weights = list(ctx.call("reading layer.weights", lambda: layer.weights))
-    ctx.observed["weight_shapes"] = [list(w.shape) for w in weights]
+    weights = ctx.elements("reading layer.weights", layer.weights)
+    ctx.observed["weight_shapes"] = [ctx.shape(w) for w in weights]
     _set_weights(weights, ctx)
     ctx.observed["output"] = ctx.attempt("layer(x) with W and b set by the grader", layer, x)
 
 
+@probe(observes={"is_sequential": Kind.FLAG, "layers": Kind.LAYERS, "output": Kind.ARRAY})
 def sequential(target, ctx):
     """The notebook's model as its cell left it: its kind, its layers, its output with grader-set weights."""
-    import tensorflow as tf
-
     model = target
-    ctx.observed["is_sequential"] = "Sequential" in _kinds(model)
-    ctx.observed["layers"] = _describe_layers(model)
-    if not getattr(model, "built", False) or not model.trainable_variables:
-        ctx.call("model(x) (which builds it)", model, tf.zeros((1, 2)))
-    _set_weights(model.trainable_variables, ctx)
-    ctx.observed["output"] = ctx.attempt("model(x) with weights set by the grader", model, tf.constant(_x(ctx)))
+    ctx.observed["is_sequential"] = ctx.isa(model, "Sequential")
+    ctx.observed["layers"] = _describe_layers(ctx, model)
+    if not ctx.value_or(model.built, False) or not _weights(ctx, model):
+        ctx.call("model(x) (which builds it)", model, ctx.call("", ctx.kernel("tensorflow", "zeros"), (1, 2)))
+    _set_weights(_weights(ctx, model), ctx)
+    ctx.observed["output"] = ctx.attempt("model(x) with weights set by the grader", model, _x(ctx))
 
 
+@probe(observes={"is_model": Kind.FLAG, "layers": Kind.LAYERS, "output": Kind.ARRAY,
+                 "output_not_identity": Kind.ARRAY, "output_identity": Kind.ARRAY})
 def subclass(target, ctx):
     """A new subclassed model of 3 units: a Keras Model whose call is its layer, with grader-set weights."""
-    import tensorflow as tf
-
     n = ctx.params.get("units", 3)
-    x = tf.constant(_x(ctx))
+    x = _x(ctx)
     model = ctx.call(f"{ctx.params.get('name', 'SubclassModel')}({n})", target, n)
-    ctx.observed["is_model"] = "Model" in _kinds(model)
+    ctx.observed["is_model"] = ctx.isa(model, "Model")
     ctx.call("model(x) (which builds it)", model, x)
-    ctx.observed["layers"] = _describe_layers(model)
-    _set_weights(model.trainable_variables, ctx)
+    ctx.observed["layers"] = _describe_layers(ctx, model)
+    _set_weights(_weights(ctx, model), ctx)
     ctx.observed["output"] = ctx.attempt("model(x) with weights set by the grader", model, x)
     if ctx.params.get("identity"):
         ctx.observed["output_not_identity"] = ctx.attempt("model.call(x, isidentity=False)", model.call, x, isidentity=False)
@@ -75,4 +80,4 @@ def subclass(target, ctx):
 
 def sequential_reference(ctx):
     """The sheet's Sequential model, built by the reference."""
-    return ctx.ref.make_sequential(ctx.params.get("units", 3))
+    return ctx.call("", ctx.reference("make_sequential")["make_sequential"], ctx.params.get("units", 3))

@@ -6,36 +6,40 @@ predictions and labels, input ranges, learning rates. Rules judge them.
 """
 
 import ast
-import contextlib
-import io
 
 import numpy as np
 
+from .context import Kind, OperationFailed, StudentError, probe
 
-def _is_model(value) -> bool:
+
+def _is_model(ctx, value) -> bool:
     """An instance of a class the notebook defined, or anything with Keras' trainable_variables."""
-    if isinstance(value, type):
-        return False
-    return type(value).__module__ == "__main__" or hasattr(type(value), "trainable_variables")
+    described = ctx.describe(value, "trainable_variables")
+    return not described["is_class"] and (described["module"] == "__main__" or described["has"]["trainable_variables"])
 
 
-def _parts(value, depth=0, seen=None):
-    """The model and every object it holds (its layers, their activations), breadth-first, a few levels deep."""
+def _parts(ctx, value, depth=0, seen=None):
+    """The model and every object it holds (its layers, their activations), breadth-first, a few levels deep.
+
+    Yields (handle, description) pairs.
+    """
     seen = set() if seen is None else seen
-    if id(value) in seen or depth > 3:
+    (identity,) = ctx.ids([value])
+    if identity in seen or depth > 3:
         return
-    seen.add(id(value))
-    yield value
-    children = []
-    if isinstance(value, (list, tuple)):
-        children = list(value)
-    elif isinstance(value, dict):
-        children = list(value.values())
-    elif isinstance(getattr(value, "__dict__", None), dict) and type(value).__module__ == "__main__":
-        children = list(vars(value).values())
+    seen.add(identity)
+    described = ctx.describe(value, "trainable_variables")
+    yield value, described
+    if described["type"] in ("list", "tuple", "dict"):
+        children = ctx.items(value)
+    elif described["module"] == "__main__" and not described["is_class"]:
+        children = list(ctx.vars(value).values())
+    else:
+        children = []
     for child in children:
-        if isinstance(child, (list, tuple, dict)) or _is_model(child):
-            yield from _parts(child, depth + 1, seen)
+        kind = ctx.describe(child, "trainable_variables")
+        if kind["type"] in ("list", "tuple", "dict") or (not kind["is_class"] and (kind["module"] == "__main__" or kind["has"]["trainable_variables"])):
+            yield from _parts(ctx, child, depth + 1, seen)
 
 
 def _sample(array):
@@ -44,104 +48,126 @@ def _sample(array):
     return flat[:: max(1, flat.size // 4096)].copy()
 
 
-def weights_of(value, attrs):
+def weights_of(ctx, value, attrs):
     """A model's trainable arrays: Keras' trainable_variables, or its parts' array attributes named in `attrs`."""
-    if hasattr(type(value), "trainable_variables"):
+    if ctx.describe(value, "trainable_variables")["has"]["trainable_variables"]:
         try:
-            return [_sample(v.numpy()) for v in value.trainable_variables]
-        except Exception:
+            return [_sample(np.asarray(ctx.value(v))) for v in ctx.items(value.trainable_variables)]
+        except OperationFailed:
             return []
     found = []
-    for part in _parts(value):
+    for part, described in _parts(ctx, value):
+        if described["type"] in ("list", "tuple", "dict") or described["module"] != "__main__":
+            continue
+        members = ctx.vars(part)
         for name in attrs:
-            array = getattr(part, name, None) if not isinstance(part, (list, tuple, dict)) else None
-            if isinstance(array, np.ndarray) and array.dtype.kind == "f":
-                found.append(_sample(array))
+            if name in members and ctx.describe(members[name])["type"] == "ndarray":
+                array = ctx.value(members[name])
+                if isinstance(array, np.ndarray) and array.dtype.kind == "f":
+                    found.append(_sample(array))
     return found
 
 
+def _statements(source: str) -> list[str]:
+    """The cell's top-level statements as Python (IPython syntax turned into calls, as the kernel does)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    code = TransformerManager().transform_cell(source)
+    return [ast.unparse(node) for node in ast.parse(code).body]
+
+
+@probe(observes={"models": Kind.NAMES, "before": Kind.ARRAYS, "after": Kind.ARRAYS, "classes": Kind.NAMES})
 def replay_cell(target, ctx):
     """Run the cell that just ran once more, statement by statement, in a copy of the namespace.
 
     Each model a statement binds is noted with its weights as bound; at the
     end its weights are read again. The notebook's own names are untouched.
+    The cell's source is the grader's copy, not the kernel's history.
     """
-    shell = __import__("IPython").get_ipython()
-    source = ctx.ns["In"][shell.execution_count - 1]
     attrs = ctx.params.get("weight_attrs", ["W", "b"])
-    ns = dict(ctx.ns)
-    tracked = []  # (name, model, weights when bound)
+    namespace = ctx.call("", ctx.kernel("builtins", "dict"), ctx.namespace())
+    run = ctx.kernel("builtins", "exec")
+    tracked = []  # (name, model handle, its identity, weights when bound)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            for node in ast.parse(source).body:
-                before = {name: id(value) for name, value in ns.items()}
-                code = compile(ast.Module(body=[node], type_ignores=[]), "<training cell>", "exec")
-                ctx.call("running the training cell again", exec, code, ns)
-                for name, value in list(ns.items()):
-                    if before.get(name) != id(value) and _is_model(value) and all(value is not m for _, m, _ in tracked):
-                        weights = weights_of(value, attrs)
-                        if weights:
-                            tracked.append((name, value, weights))
+        for statement in _statements(ctx.cell_source or ""):
+            before = ctx.ids_of(namespace)
+            ctx.call("running the training cell again", run, statement, namespace)
+            for name, identity in ctx.ids_of(namespace).items():
+                if before.get(name) == identity or any(identity == t[2] for t in tracked):
+                    continue
+                value = ctx.get(namespace[name])
+                if _is_model(ctx, value):
+                    weights = weights_of(ctx, value, attrs)
+                    if weights:
+                        tracked.append((name, value, identity, weights))
     finally:
-        ctx.observed["models"] = [name for name, _, _ in tracked]
-        ctx.observed["before"] = [w for _, _, weights in tracked for w in weights]
-        ctx.observed["after"] = [w for _, model, _ in tracked for w in weights_of(model, attrs)]
-        ctx.observed["classes"] = sorted({type(part).__name__ for _, model, _ in tracked for part in _parts(model)})
+        ctx.observed["models"] = [name for name, _, _, _ in tracked]
+        ctx.observed["before"] = [w for _, _, _, weights in tracked for w in weights]
+        ctx.observed["after"] = [w for _, model, _, _ in tracked for w in weights_of(ctx, model, attrs)]
+        ctx.observed["classes"] = sorted({d["type"] for _, model, _, _ in tracked for _, d in _parts(ctx, model)
+                                          if d["type"] not in ("list", "tuple", "dict")})
 
 
-def _learning_rates(ns):
-    rates = []
-    for value in list(ns.values()):
-        kind = type(value)
-        if isinstance(value, type) or not all(hasattr(kind, a) for a in ("apply_gradients", "get_config")):
-            continue
+def _configs(ctx, *attrs):
+    """The configuration dict of each object of the namespace whose type has `get_config` and `attrs`."""
+    for _, value in ctx.scan("get_config", *attrs).items():
         try:
-            rate = value.get_config().get("learning_rate")
-            rates.append(float(rate))
-        except Exception:
+            config = ctx.value(ctx.call("", value.get_config))
+        except StudentError:
+            continue
+        if isinstance(config, dict):
+            yield value, config
+
+
+def _learning_rates(ctx):
+    rates = []
+    for _, config in _configs(ctx, "apply_gradients"):
+        try:
+            rates.append(float(config.get("learning_rate")))
+        except (TypeError, ValueError):
             continue
     return rates
 
 
-def _from_logits(ns):
+def _from_logits(ctx):
     """For each Keras loss object in the namespace, whether it takes logits."""
-    found = []
-    for value in list(ns.values()):
-        if isinstance(value, type) or not hasattr(type(value), "get_config") or not callable(value):
-            continue
-        try:
-            config = value.get_config()
-        except Exception:
-            continue
-        if isinstance(config, dict) and "from_logits" in config:
-            found.append(bool(config["from_logits"]))
-    return found
+    return [bool(config["from_logits"]) for value, config in _configs(ctx, "__call__") if "from_logits" in config]
 
 
 def _test_batches(ctx):
-    """The notebook's test data as its loop feeds it: a dataset of (images, labels) batches, or two arrays."""
+    """The notebook's test data as its loop feeds it: (images, labels) handles per batch."""
     for name in ctx.params.get("datasets", ["test_ds"]):
-        if name in ctx.ns and hasattr(ctx.ns[name], "__iter__") and not isinstance(ctx.ns[name], (np.ndarray, str)):
-            return ctx.ns[name]
+        _, data = ctx.lookup(name)
+        if data is not None:
+            described = ctx.describe(data, "__iter__")
+            if described["has"]["__iter__"] and described["type"] not in ("ndarray", "str"):
+                return [(batch[0], batch[1]) for batch in ctx.elements(f"iterating {name}", data)]
     for images_name, labels_name in ctx.params.get("arrays", [["x_test", "y_test"]]):
-        if images_name in ctx.ns and labels_name in ctx.ns:
-            images, labels = np.asarray(ctx.ns[images_name]), np.asarray(ctx.ns[labels_name])
-            return [(images[i:i + 256], labels[i:i + 256]) for i in range(0, len(images), 256)]
-    raise LookupError("no test data found in the notebook (looked for " + ", ".join(ctx.params.get("datasets", ["test_ds"])) + ")")
+        _, images = ctx.lookup(images_name)
+        _, labels = ctx.lookup(labels_name)
+        if images is not None and labels is not None:
+            asarray = ctx.kernel("numpy", "asarray")
+            images, labels = ctx.call("", asarray, images), ctx.call("", asarray, labels)
+            count = ctx.describe(images)["len"] or 0
+            return [(images[i:i + 256], labels[i:i + 256]) for i in range(0, count, 256)]
+    raise OperationFailed("LookupError", "no test data found in the notebook (looked for " + ", ".join(ctx.params.get("datasets", ["test_ds"])) + ")")
 
 
+@probe(observes={"output_row_sums": Kind.ARRAY, "predicted": Kind.ARRAY, "labels": Kind.ARRAY, "input_max": Kind.NUMBER,
+                 "learning_rates": Kind.NUMBERS, "from_logits": Kind.FLAGS})
 def classify_own_test_data(target, ctx):
     """The notebook's trained model on the notebook's own test data; what it predicts and what was fed."""
     predicted, labels, input_max = [], [], 0.0
+    largest = ctx.kernel("numpy", "max")
     for images, batch_labels in _test_batches(ctx):
-        output = np.asarray(ctx.call("model(test images)", target, images))
+        output = np.asarray(ctx.value(ctx.call("model(test images)", target, images)))
         if not predicted:
             ctx.observed["output_row_sums"] = output.reshape(len(output), -1).sum(axis=1)
         predicted.append(np.argmax(output, axis=-1).ravel())
-        labels.append(np.asarray(batch_labels).ravel())
-        input_max = max(input_max, float(np.max(np.asarray(images))))
+        labels.append(np.asarray(ctx.value(batch_labels)).ravel())
+        input_max = max(input_max, float(ctx.value(ctx.call("", largest, images))))
     ctx.observed["predicted"] = np.concatenate(predicted).astype("int64")
     ctx.observed["labels"] = np.concatenate(labels).astype("int64")
     ctx.observed["input_max"] = input_max
-    ctx.observed["learning_rates"] = _learning_rates(ctx.ns)
-    ctx.observed["from_logits"] = _from_logits(ctx.ns)
+    ctx.observed["learning_rates"] = _learning_rates(ctx)
+    ctx.observed["from_logits"] = _from_logits(ctx)

@@ -1,28 +1,35 @@
 """Probes that read named values the notebook left (tensors, a gradient, an optimisation's result)."""
 
-import numpy as np
+from .context import Kind, probe
 
 
+@probe(observes={"shapes": Kind.MAPPING})
 def shapes(target, ctx):
     """The shape of each named tensor, or None for a name the notebook never bound."""
     found = {}
     for name in ctx.params["tensors"]:
-        value = ctx.ns.get(name)
-        shape = getattr(value, "shape", None) if value is not None else None
-        found[name] = None if value is None else [int(n) for n in (shape if shape is not None else np.shape(value))]
+        _, value = ctx.lookup(name)
+        if value is None:
+            found[name] = None
+            continue
+        shape = ctx.describe(value)["shape"]
+        found[name] = shape if shape is not None else list(__import__("numpy").shape(ctx.value(value)))
     ctx.observed["shapes"] = found
 
 
+@probe(observes={"*": Kind.VALUE})
 def read(target, ctx):
     """The values of the names the rubric lists, as they are now (a list stands for its last element)."""
     for name in ctx.params["read"]:
-        if name in ctx.ns:
-            value = ctx.ns[name]
-            ctx.observed[name] = value[-1] if isinstance(value, list) and value else value
+        _, value = ctx.lookup(name)
+        if value is None:
+            continue
+        described = ctx.describe(value)
+        ctx.observed[name] = ctx.value(value[-1] if described["type"] == "list" and described["len"] else value)
 
 
 def sgd_reference(ctx):
     """The reference's minimisation, its names bound where `read` looks."""
-    history, x, x_f = ctx.ref.sgd_minimize()
-    ctx.ns.update(history=history, x=x, x_f=x_f)
-    return x
+    found = ctx.call("sgd_minimize()", ctx.reference("sgd_minimize")["sgd_minimize"])
+    ctx.call("", ctx.namespace().update, history=found[0], x=found[1], x_f=found[2])
+    return ctx.get(found[1])

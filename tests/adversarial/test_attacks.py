@@ -15,6 +15,8 @@ from conftest import live_processes
 
 from .attacks import ATTACKS, HONEST_SCORE, MARKER, write_all
 
+pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
+
 TIME_LIMIT_S = 60
 
 

@@ -1,0 +1,380 @@
+"""What a probe works with: handles on objects an executor holds, and the operations on them.
+
+A probe is ordinary Python that runs in the grader's process. It never
+touches the object under test directly: it holds `Handle`s and asks its
+`Context` for operations (call, read a value, describe), which an executor
+carries out — next to the student's objects in their kernel, or in-process
+next to the reference's (`grader.probes.executor`). The same probe function
+runs against both, so "one probe, run twice" holds by construction.
+
+Inputs a probe makes (arrays from its seeded generator, the grader's data)
+stay in this process: what a probe records about them comes from here, not
+from what a kernel reports back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..kernel import agent
+from . import protocol as p
+
+
+class StudentError(Exception):
+    """The code under test raised while a probe was using it."""
+
+    def __init__(self, during: str, ename: str, evalue: str):
+        super().__init__(during)
+        self.during, self.ename, self.evalue = during, ename, evalue
+
+
+class OperationFailed(Exception):
+    """An operation other than a call raised: the object is not shaped as the probe expects."""
+
+    def __init__(self, ename: str, evalue: str):
+        super().__init__(f"{ename}: {evalue}")
+        self.ename, self.evalue = ename, evalue
+
+
+class Stop(Exception):
+    """Checking the item cannot go on: not the code under test's answer, so the probe does not record it."""
+
+
+class ReferenceLeak(Stop):
+    """A probe asked to ship reference code for an item that has not been checked yet (a grader bug)."""
+
+
+class ProbeTimeout(Stop):
+    """The item's time for checking ran out."""
+
+
+class KernelGone(Stop):
+    """The kernel died while an operation was being carried out."""
+
+
+class Forged(Stop):
+    """The answer to an operation was not the one answer the protocol allows."""
+
+
+class Kind(str, enum.Enum):
+    """What kind of value an observation is, so a rubric can be checked against its probe at load time."""
+
+    VALUE = "value"  # anything comparable: array, number, sequence
+    ARRAY = "array"
+    ARRAYS = "arrays"  # a list of arrays
+    NUMBER = "number"
+    NUMBERS = "numbers"
+    SHAPES = "shapes"
+    FLAGS = "flags"  # a list of booleans
+    FLAG = "flag"
+    TEXT = "text"
+    NAMES = "names"
+    CASES = "cases"
+    LAYERS = "layers"
+    MAPPING = "mapping"
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """A probe's declaration: what it observes, and which reference definitions it ships to the kernel."""
+
+    fn: Callable
+    observes: dict[str, Kind]
+    ships: tuple[str, ...] = ()
+
+
+def probe(*, observes: dict[str, Kind], ships: tuple[str, ...] = ()):
+    """Declare a probe function (see `ProbeSpec`)."""
+    def register(fn):
+        fn.spec = ProbeSpec(fn, dict(observes), tuple(ships))
+        return fn
+    return register
+
+
+class Opaque(dict):
+    """An object the executor could not send as data: its type and repr, kept as they came."""
+
+
+def received(value):
+    """An executor's value as grader data: arrays, numbers, lists; objects stay `Opaque`."""
+    if isinstance(value, dict):
+        if "__object__" in value:
+            return Opaque(value)
+        if "__seq__" in value:
+            items = [received(v) for v in value["__seq__"]]
+            return tuple(items) if value.get("tuple") else items
+        if "__dict__" in value:
+            return {k: received(v) for k, v in value["__dict__"].items()}
+    return agent.decode(value)
+
+
+def observation(value, depth: int = 0):
+    """Encode what a probe recorded: as `agent.encode`, with `Opaque` values and raised markers kept."""
+    if depth > 6:
+        return agent.encode(value, 7)
+    if isinstance(value, Opaque) or (isinstance(value, dict) and "__raised__" in value):
+        return dict(value)
+    if isinstance(value, (list, tuple)):
+        return {"__seq__": [observation(v, depth + 1) for v in value[:1000]], "tuple": isinstance(value, tuple)}
+    if isinstance(value, dict):
+        return {"__dict__": {str(k): observation(v, depth + 1) for k, v in list(value.items())[:1000]}}
+    if isinstance(value, Handle):
+        raise TypeError("a probe recorded a handle; record ctx.value(handle)")
+    return agent.encode(value)
+
+
+def raised_marker(during: str, ename: str, evalue: str) -> dict:
+    return {"__raised__": {"during": during, "ename": ename, "evalue": evalue[:300]}}
+
+
+class Handle:
+    """A remote object: attribute and item access build a path; calling it asks the executor."""
+
+    __slots__ = ("_ctx", "_id", "_path")
+
+    def __init__(self, ctx: "Context", handle: int, path: tuple = ()):
+        self._ctx, self._id, self._path = ctx, handle, path
+
+    def __getattr__(self, name: str) -> "Handle":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Handle(self._ctx, self._id, self._path + ({"attr": name},))
+
+    def __getitem__(self, key) -> "Handle":
+        encoded = {"__slice__": [key.start, key.stop, key.step]} if isinstance(key, slice) else agent.encode(key)
+        return Handle(self._ctx, self._id, self._path + ({"item": encoded},))
+
+    def __call__(self, *args, **kwargs) -> "Handle":
+        return self._ctx.call("calling it", self, *args, **kwargs)
+
+    @property
+    def target(self) -> p.Target:
+        return p.Target(handle=self._id, path=list(self._path))
+
+    def __repr__(self) -> str:
+        path = "".join(f".{s['attr']}" if "attr" in s else f"[{s['item']!r}]" for s in self._path)
+        return f"<handle {self._id}{path}>"
+
+
+def wire(value):
+    """An argument as the protocol carries it: handles by reference, data encoded."""
+    if isinstance(value, Handle):
+        return {"__handle__": value._id, "path": list(value._path)}
+    if isinstance(value, (list, tuple)):
+        return {"__seq__": [wire(v) for v in value], "tuple": isinstance(value, tuple)}
+    if isinstance(value, dict):
+        return {"__dict__": {str(k): wire(v) for k, v in value.items()}}
+    return agent.encode(value)
+
+
+@dataclass
+class Context:
+    """The operations a probe may use, over one executor, with the item's parameters and inputs."""
+
+    executor: "object"  # grader.probes.executor.Executor
+    item: str = ""
+    params: dict = field(default_factory=dict)
+    inputs: object = None
+    data: dict = field(default_factory=dict)  # dataset name -> path of the grader's file
+    reference_module: str | None = None
+    forbidden: frozenset = frozenset()  # reference definitions that may not be shipped yet
+    may_ship: bool = True  # False while the notebook's own cells are still running
+    cell_source: str | None = None  # the cell a capture probe runs after, as the grader read it
+    observed: dict = field(default_factory=dict)
+
+    # --- operations ------------------------------------------------------------------------
+    def _send(self, operation) -> dict:
+        return self.executor.send(operation)
+
+    def _handle(self, answer: dict) -> Handle:
+        return Handle(self, int(answer["handle"]))
+
+    def lookup(self, *names: str) -> tuple[str | None, Handle | None]:
+        answer = self._send(p.Lookup(names=list(names)))
+        return (answer["name"], self._handle(answer)) if answer.get("name") else (None, None)
+
+    def namespace(self) -> Handle:
+        return self._handle(self._send(p.Namespace()))
+
+    def kernel(self, module: str, *path: str) -> Handle:
+        """A module (or one of its attributes) as the executor's side imports it."""
+        return self._handle(self._send(p.Import(module=module, path=list(path))))
+
+    def put(self, value) -> Handle:
+        return self._handle(self._send(p.Put(value=wire(value))))
+
+    def get(self, handle: Handle) -> Handle:
+        return self._handle(self._send(p.Get(target=handle.target)))
+
+    def value(self, handle: Handle):
+        return received(self._send(p.Value(target=handle.target))["value"])
+
+    def describe(self, handle: Handle, *attrs: str) -> dict:
+        return self._send(p.Describe(target=handle.target, attrs=list(attrs)))
+
+    def shape(self, handle: Handle) -> list:
+        """The object's shape as it says (a tensor's, an array's), else numpy's reading of its value."""
+        shape = self.describe(handle)["shape"]
+        return shape if shape is not None else list(np.shape(self.value(handle)))
+
+    def attr(self, handle: Handle, name: str) -> Handle:
+        """An attribute of any name (`__name__` included, which `handle.name` syntax keeps for Python)."""
+        return Handle(self, handle._id, handle._path + ({"attr": name},))
+
+    def read(self, during: str, handle: Handle) -> Handle:
+        """Evaluate an attribute path as code under test (a property may raise: a StudentError says so)."""
+        try:
+            return self.get(handle)
+        except OperationFailed as exc:
+            raise StudentError(during, exc.ename, exc.evalue) from None
+
+    def elements(self, during: str, handle: Handle) -> list[Handle]:
+        """The elements of a sequence the code under test gives (reading it may raise)."""
+        try:
+            return self.items(handle)
+        except OperationFailed as exc:
+            raise StudentError(during, exc.ename, exc.evalue) from None
+
+    def value_or(self, handle: Handle, default=None):
+        try:
+            return self.value(handle)
+        except OperationFailed:
+            return default
+
+    def isa(self, handle: Handle, class_name: str) -> bool:
+        """Whether a class of this name is in the object's MRO (Keras 3 and Keras 2 classes alike)."""
+        return any(entry.rsplit(".", 1)[-1] == class_name for entry in self.describe(handle)["mro"])
+
+    def items(self, handle: Handle, limit: int = 10_000) -> list[Handle]:
+        return [Handle(self, int(h)) for h in self._send(p.Items(target=handle.target, limit=limit))["handles"]]
+
+    def vars(self, handle: Handle) -> dict[str, Handle]:
+        return {k: Handle(self, int(h)) for k, h in self._send(p.Vars(target=handle.target))["handles"].items()}
+
+    def ids(self, handles: list[Handle]) -> list[int]:
+        return [int(i) for i in self._send(p.Ids(targets=[h.target for h in handles]))["ids"]]
+
+    def ids_of(self, mapping: Handle) -> dict[str, int]:
+        return {k: int(v) for k, v in self._send(p.Ids(mapping=mapping.target))["ids"].items()}
+
+    def scan(self, *attrs: str) -> dict[str, Handle]:
+        return {k: Handle(self, int(h)) for k, h in self._send(p.Scan(attrs=list(attrs)))["handles"].items()}
+
+    def setattr(self, handle: Handle, name: str, value) -> None:
+        self._send(p.SetAttr(target=handle.target, name=name, value=wire(value)))
+
+    def spy(self, handle: Handle) -> tuple[Handle, Handle]:
+        """A callable that forwards to `handle`, and a log of each call's argument lengths and result."""
+        answer = self._send(p.Spy(target=handle.target))
+        return Handle(self, int(answer["spy"])), Handle(self, int(answer["log"]))
+
+    def _call(self, during: str, fn: Handle, args, kwargs, fetch: bool) -> dict:
+        try:
+            return self._send(p.Call(target=fn.target, args=[wire(a) for a in args],
+                                     kwargs={k: wire(v) for k, v in kwargs.items()}, fetch=fetch))
+        except OperationFailed as exc:
+            raise StudentError(during, exc.ename, exc.evalue) from None
+
+    def call(self, during: str, fn: Handle, *args, **kwargs) -> Handle:
+        """Call code under test; if it raises, the probe stops with a StudentError."""
+        return self._handle(self._call(during, fn, args, kwargs, fetch=False))
+
+    def attempt(self, during: str, fn: Handle, *args, **kwargs):
+        """Call code under test and return its result's value, or a marker of what it raised."""
+        try:
+            return received(self._call(during, fn, args, kwargs, fetch=True)["value"])
+        except StudentError as err:
+            return raised_marker(during, err.ename, err.evalue)
+
+    @contextlib.contextmanager
+    def substitute(self, **names: Handle):
+        """Let names the code under test looks up resolve to other objects (reference versions) meanwhile."""
+        if not names:
+            yield
+            return
+        saved = self._handle(self._send(p.Bind(names={k: v.target for k, v in names.items()})))
+        try:
+            yield
+        finally:
+            self._send(p.Restore(saved=saved.target))
+
+    @contextlib.contextmanager
+    def fresh_optimizers(self, variables: Handle | None = None):
+        """Rebind every Keras optimizer of the namespace to a fresh copy of the same kind and learning rate.
+
+        Keras 3 optimizers refuse variables other than those they first saw.
+        Given the `variables`, each copy is built for them (a `tf.function` may
+        not create an optimizer's variables later).
+        """
+        fresh = {}
+        for name, optimizer in self.scan("apply_gradients", "get_config", "from_config").items():
+            try:
+                config = self.call("", optimizer.get_config)
+                kind = self.call("", self.kernel("builtins", "type"), optimizer)
+                copy = self.call("", kind.from_config, config)
+                if variables is not None:
+                    self.call("", copy.build, variables)
+            except StudentError:
+                continue
+            fresh[name] = copy
+        with self.substitute(**fresh):
+            yield
+
+    def reference(self, *names: str) -> dict[str, Handle]:
+        """Reference definitions beside the code under test: only those named, never an unchecked item's."""
+        from .reference_code import sliced
+
+        if not self.may_ship:
+            raise ReferenceLeak("reference code may reach the kernel only after the notebook's own cells have run")
+        leaked = sorted(set(names) & self.forbidden)
+        if leaked:
+            raise ReferenceLeak(f"reference {', '.join(leaked)} would reach the kernel before its item is checked")
+        source, kept = sliced(self.reference_module, names)
+        if kept & self.forbidden:
+            raise ReferenceLeak(f"reference {', '.join(sorted(kept & self.forbidden))} would come along with {', '.join(names)}")
+        answer = self._send(p.Reference(module=self.reference_module, source=source, names=list(names)))
+        return {k: Handle(self, int(h)) for k, h in answer["handles"].items()}
+
+    # --- the grader's own inputs -------------------------------------------------------------
+    def grading_array(self, dataset: str, key: str) -> np.ndarray:
+        """One array of the grader's own dataset, read in this process (only that key)."""
+        with np.load(self.data[dataset], allow_pickle=False) as f:
+            return f[key]
+
+    def rng(self, salt: int = 0) -> np.random.Generator:
+        return np.random.default_rng(int(self.params.get("seed", 0)) + salt)
+
+
+def run_probe(spec: ProbeSpec, ctx: Context, names: list[str], resolve: Callable | None = None) -> dict:
+    """Run one probe on the object `names` find (or `resolve(ctx)` builds); keep what it saw before any error.
+
+    The answer has the shape the judgement reads: `found`, `observations`, and `error` when the code under
+    test raised (or the object is not shaped as the probe expects).
+    """
+    response: dict = {}
+    try:
+        if resolve is not None:
+            found, target = names[0] if names else "", resolve(ctx)
+        elif names:
+            found, target = ctx.lookup(*names)
+            if found is None:
+                return {"found": None}
+        else:
+            found, target = "", None
+        response["found"] = found
+        spec.fn(target, ctx)
+    except StudentError as err:
+        response["error"] = {"during": err.during, "ename": err.ename, "evalue": err.evalue[:300]}
+    except OperationFailed as err:  # the object is not shaped as the probe expects
+        response["error"] = {"during": f"checking {ctx.item}", "ename": err.ename, "evalue": err.evalue[:300]}
+    except Stop:
+        raise
+    except Exception as exc:  # what came back is not shaped as the probe expects (a list where a tuple was due ...)
+        response["error"] = {"during": f"checking {ctx.item}", "ename": type(exc).__name__, "evalue": str(exc)[:300]}
+    response["observations"] = {key: observation(value) for key, value in ctx.observed.items()}
+    return response

@@ -1,0 +1,175 @@
+"""The probe protocol: the operations a probe may ask of an executor, and the answers it accepts.
+
+Every message across the kernel wall is one of these models. The grader
+builds operations with them and validates every answer against them before
+a probe sees it; `grade --protocol-schema` prints their JSON Schema. The
+kernel side (`grader.kernel.agent`) reads and writes the same shapes as
+plain dicts, since the kernel never imports the grader.
+
+Values are the JSON of `grader.kernel.agent.encode` (arrays as `.npy`
+bytes, read with ``allow_pickle=False``); an argument may also be a handle,
+``{"__handle__": n, "path": [...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Step(_Wire):
+    """One step from a handle to a part of it: an attribute or an item."""
+
+    attr: str | None = None
+    item: Any = None
+
+
+class Target(_Wire):
+    handle: int
+    path: list[dict] = Field(default_factory=list, description="steps: {attr: name} or {item: encoded key}")
+
+
+class Lookup(_Wire):
+    op: Literal["lookup"] = "lookup"
+    names: list[str]
+
+
+class Namespace(_Wire):
+    op: Literal["namespace"] = "namespace"
+
+
+class Import(_Wire):
+    op: Literal["import"] = "import"
+    module: str
+    path: list[str] = Field(default_factory=list)
+
+
+class Put(_Wire):
+    op: Literal["put"] = "put"
+    value: Any
+
+
+class Get(_Wire):
+    op: Literal["get"] = "get"
+    target: Target
+
+
+class Value(_Wire):
+    op: Literal["value"] = "value"
+    target: Target
+
+
+class Describe(_Wire):
+    op: Literal["describe"] = "describe"
+    target: Target
+    attrs: list[str] = Field(default_factory=list, description="attributes whose presence on the type is reported")
+
+
+class Items(_Wire):
+    op: Literal["items"] = "items"
+    target: Target
+    limit: int = 10_000
+
+
+class Vars(_Wire):
+    op: Literal["vars"] = "vars"
+    target: Target
+
+
+class Ids(_Wire):
+    op: Literal["ids"] = "ids"
+    targets: list[Target] | None = None
+    mapping: Target | None = None
+
+
+class Scan(_Wire):
+    op: Literal["scan"] = "scan"
+    attrs: list[str]
+
+
+class Bind(_Wire):
+    op: Literal["bind"] = "bind"
+    names: dict[str, Target]
+
+
+class Restore(_Wire):
+    op: Literal["restore"] = "restore"
+    saved: Target
+
+
+class SetAttr(_Wire):
+    op: Literal["setattr"] = "setattr"
+    target: Target
+    name: str
+    value: Any
+
+
+class Spy(_Wire):
+    op: Literal["spy"] = "spy"
+    target: Target
+
+
+class Reference(_Wire):
+    """Reference definitions for a check that needs them beside the code under test (only those named)."""
+
+    op: Literal["reference"] = "reference"
+    module: str
+    source: str
+    names: list[str]
+
+
+class Call(_Wire):
+    """Call a handle; made from a cell of the kernel's own, as the notebook's cells call."""
+
+    op: Literal["call"] = "call"
+    target: Target
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    fetch: bool = Field(default=False, description="send the result's value back with its handle")
+
+
+Operation = Annotated[Union[Lookup, Namespace, Import, Put, Get, Value, Describe, Items, Vars, Ids, Scan, Bind, Restore,
+                            SetAttr, Spy, Reference, Call], Field(discriminator="op")]
+
+
+class Request(_Wire):
+    """One operation with its own token: exactly one answer carrying it is accepted."""
+
+    token: str
+    operation: Operation
+
+
+class RaisedAnswer(_Wire):
+    ename: str = Field(max_length=200)
+    evalue: str = Field(default="", max_length=2000)
+    student: bool = Field(default=False, description="raised by the code under test during a call")
+
+
+class Answer(BaseModel):
+    """What came back for one operation: `ok` with the operation's fields, or `raised`."""
+
+    model_config = ConfigDict(extra="forbid")
+    ok: dict[str, Any] | None = None
+    raised: RaisedAnswer | None = None
+
+
+class Envelope(BaseModel):
+    """The display message a kernel sends: the request's token and its answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    token: str
+    answer: Answer
+
+
+def protocol_schema() -> str:
+    """JSON Schema of a request and of the envelope an answer comes in."""
+    return json.dumps({"request": Request.model_json_schema(), "envelope": Envelope.model_json_schema()}, indent=2)
+
+
+OPERATION = TypeAdapter(Operation)
