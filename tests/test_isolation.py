@@ -8,7 +8,6 @@ import socket
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from grader.grade import DATA_DIR, PACKAGE_ROOT, SHIMS, kernel_env
 from grader.kernel import processes, sandbox, unprivileged
@@ -18,9 +17,6 @@ from grader.rubric import load_assignment
 pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 
 SPEC = KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(30, 60), "", hidden=[PACKAGE_ROOT], readable=[DATA_DIR, SHIMS])
-
-
-pytestmark = pytest.mark.kernel
 
 REFUSING_BWRAP = '#!/bin/sh\necho "bwrap: setting up uid map: Permission denied" >&2\nexit 1\n'  # as Docker's seccomp does
 
