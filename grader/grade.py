@@ -158,7 +158,7 @@ def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path], prel
     datasets = dataset_paths(assignment.datasets)
     return KernelSpec.make(kernel_env(assignment), limits, preamble_source(assignment.seed, datasets, preload),
                            hidden=[PACKAGE_ROOT, cache_dir().parent, secret_path().parent, *hidden],
-                           readable=[DATA_DIR, SHIMS, *{Path(p).parent for p in datasets.values()}])
+                           readable=[DATA_DIR, SHIMS, *map(Path, datasets.values())])
 
 
 def _run(nb, spec: KernelSpec, probes: list, captures: dict, pool: KernelPool | None, ahead: bool) -> RunResult:
@@ -241,7 +241,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         max_score=assignment.max_score,
         items=items,
         cells=cells,
-        isolation=available_isolation(),
+        isolation=result.isolation or available_isolation(),
         inputs=inputs,
         tampering=tampering,
         timing=Timing(total_s=round(time.monotonic() - started, 2), execute_s=round(result.execute_s, 2), checks_s=round(result.probe_s, 2),

@@ -43,6 +43,22 @@ def descendants(root: int) -> dict[int, bytes]:
     return found
 
 
+def of_user(uid: int) -> dict[int, bytes]:
+    """Every process whose real or effective user is `uid`, each with its start time."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                uids = next((line.split()[1:3] for line in f if line.startswith("Uid:")), [])
+        except OSError:
+            continue
+        if str(uid) in uids and (fields := _stat(int(entry))) is not None:
+            found[int(entry)] = fields[19]
+    return found
+
+
 def resident_bytes(pids) -> int:
     total = 0
     for pid in pids:

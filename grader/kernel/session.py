@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import shutil
 import subprocess
 import tempfile
@@ -74,6 +75,7 @@ class RunResult:
     kernel_wait_s: float = 0.0  # from asking for a kernel to its preamble's end
     kernel_warm: bool = False  # the kernel was started before this run asked for it
     kernel_pid: int | None = None
+    isolation: sandbox.Isolation | None = None  # what isolated this run's kernel
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,10 @@ class KernelSpec:
         return cls(tuple(sorted(env.items())), limits, preamble, paths(hidden), paths(readable))
 
 
+def _why(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def _code_cell(source: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_code_cell(source)
 
@@ -157,12 +163,7 @@ class KernelSession:
         self._monitor: asyncio.Future | None = None
         self._stopped = False
         self._agent_ready = False
-        self.isolation = sandbox.available()
-        home = Path(self.workdir)
-        self.env = {**dict(spec.env), "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
-                    "KERAS_HOME": str(home / ".keras")}
-        km = (sandbox.sandboxed_manager(home, [Path(p) for p in spec.hidden], [Path(p) for p in spec.readable])
-              if self.isolation.tool == "bubblewrap" else None)  # else nbclient makes a plain one at start
+        km = self._kernel_manager()  # None: nbclient makes a plain one at start
         self.nb = nbformat.v4.new_notebook()
         self.client = _CappedClient(
             self.nb,
@@ -178,6 +179,24 @@ class KernelSession:
             on_cell_executed=self._on_cell_executed,
         )
         self.client.cap = self.limits.output_bytes
+
+    def _kernel_manager(self):
+        """The manager of the strongest isolation that works (`self.isolation`), with the environment and launch options it needs."""
+        home = Path(self.workdir)
+        while True:
+            self.isolation = sandbox.available()
+            try:
+                launch = sandbox.kernel_manager(self.isolation, home, [Path(p) for p in self.spec.hidden],
+                                                [Path(p) for p in self.spec.readable])
+                break
+            except Exception as exc:  # e.g. the kernel's user vanished: the next mechanism
+                if self.isolation.tool == sandbox.Tool.none:
+                    raise
+                sandbox.demote(self.isolation.tool, _why(exc))
+        self.isolation, self._launch = launch.isolation, launch.popen
+        self.env = {**dict(self.spec.env), "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".matplotlib"),
+                    "KERAS_HOME": str(home / ".keras"), **launch.env}
+        return launch.km
 
     def _on_cell_executed(self, cell, cell_index, execute_reply):
         self._reply = execute_reply or {}
@@ -199,23 +218,68 @@ class KernelSession:
             self.nb.cells.pop()
 
     async def start(self) -> None:
-        """Start the kernel and its client, watch its processes, run the preamble."""
+        """Start the kernel and its client, watch its processes, run the preamble.
+
+        A kernel that does not start in its sandbox is started in the next mechanism
+        (`grader.kernel.sandbox`), and `self.isolation` says why.
+        """
         self.started_at = time.monotonic()
-        client = self.client
-        if client.km is None:
-            client.km = client.create_kernel_manager()
-        launch = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,  # kernel logs are not for the student
-                  "preexec_fn": _limit_files(self.limits.file_bytes)}
-        try:
-            await client.async_start_new_kernel(env=self.env, cwd=self.workdir, **launch)
-            self.pid = getattr(client.km.provisioner, "pid", None)
-            self._monitor = asyncio.ensure_future(self._watch(self.pid)) if self.pid else None
-            await client.async_start_new_kernel_client()
-            await self._execute_hidden(_code_cell(self.spec.preamble), 120)
-        except BaseException:
-            await self.stop()
-            raise
+        while True:
+            client = self.client
+            if client.km is None:
+                client.km = client.create_kernel_manager()
+            km = client.km
+            launch = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,  # kernel logs are not for the student
+                      "preexec_fn": _limit_files(self.limits.file_bytes), **self._launch}
+            try:
+                await client.async_start_new_kernel(env=self.env, cwd=self.workdir, **launch)
+                self.pid = getattr(km.provisioner, "pid", None)
+                self._monitor = asyncio.ensure_future(self._watch(self.pid)) if self.pid else None
+                await client.async_start_new_kernel_client()
+                reply = await self._execute_hidden(_code_cell(self.spec.preamble), 120)
+                if reply.get("status") == "error" and reply.get("ename") != TIMEOUT_ENAME and self.isolation.tool != sandbox.Tool.none:
+                    raise RuntimeError(f"the preamble failed: {reply.get('ename')}: {reply.get('evalue')}")
+                break
+            except Exception as exc:
+                # only a kernel the sandbox broke moves on; one that was slow (a loaded machine) or over its memory fails as before
+                if self.isolation.tool == sandbox.Tool.none or self.memory_exceeded or "didn't respond" in str(exc):
+                    await self.stop()
+                    raise
+                why = "; ".join(filter(None, [_why(exc), sandbox.diagnose(km)]))
+                await self._abandon(km)
+                sandbox.demote(self.isolation.tool, why)
+                self.client.km = self._kernel_manager()
+            except BaseException:
+                await self.stop()
+                raise
         self.ready_at = time.monotonic()
+
+    async def _abandon(self, km) -> None:
+        """Stop a kernel that did not start in its sandbox, and everything it started; empty its working directory."""
+        if self._monitor is not None:
+            self._monitor.cancel()
+            self._monitor = None
+        if self.pid:
+            self.tracked.update(processes.descendants(self.pid))
+        pgid = getattr(getattr(km, "provisioner", None), "pgid", None)
+        try:
+            if km.has_kernel:
+                await km.shutdown_kernel(now=True)
+        except Exception:
+            pass
+        try:
+            await km.cleanup_resources()
+        except Exception:
+            pass
+        if self.client.kc is not None:
+            self.client.kc.stop_channels()
+            self.client.kc = None
+        self.client.km = None
+        processes.kill_all(self.tracked)
+        processes.kill_group(pgid)
+        self.tracked, self.pid = {}, None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        os.mkdir(self.workdir, 0o700)
 
     async def alive(self) -> bool:
         km = self.client.km
@@ -263,7 +327,7 @@ class KernelSession:
                 await self.start()
             result.kernel_warm = self.started_at < asked
             result.kernel_wait_s = max(0.0, self.ready_at - asked)
-            result.kernel_pid = self.pid
+            result.kernel_pid, result.isolation = self.pid, self.isolation
             self.nb = self.client.nb = nb
             await self._run_cells(result, captures or {})
             await self._run_probes(probes, result)

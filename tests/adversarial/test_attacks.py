@@ -115,4 +115,4 @@ def test_network_reaches_nothing_when_isolated(attacked):
     if isolation["network"]:
         assert attacked["received"] == []
     else:
-        assert isolation["tool"] == "none" and "network" in isolation["notes"]
+        assert isolation["tool"] in ("none", "unprivileged-user") and "shares the network" in isolation["notes"]
