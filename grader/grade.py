@@ -221,7 +221,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         evidence = Evidence(
             nb=nb, cells=cells, anchors=anchors[item.id], responses=result.responses, expected=answers.get(item.id),
             found_cell=next((defined[n] for n in item.names if n in defined), None),
-            problem=result.probe_failures.get(item.id) or (f"the kernel died at cell {result.kernel_died_at}" if result.dead else None),
+            problem=result.probe_failures.get(item.id) or result.start_failure or (f"the kernel died at cell {result.kernel_died_at}" if result.dead else None),
             question_cells=question_cells, cell_stdout=printed,
         )
         judged = illustrate(item, KINDS[item.kind].judge(item, evidence), result.responses.get(item.id), answers.get(item.id))

@@ -75,6 +75,7 @@ class RunResult:
     kernel_wait_s: float = 0.0  # from asking for a kernel to its preamble's end
     kernel_warm: bool = False  # the kernel was started before this run asked for it
     kernel_pid: int | None = None
+    start_failure: str | None = None  # why the kernel never became ready (no cell ran)
     isolation: sandbox.Isolation | None = None  # what isolated this run's kernel
 
 
@@ -324,7 +325,15 @@ class KernelSession:
         result = RunResult()
         try:
             if self.started_at is None:
-                await self.start()
+                try:
+                    await self.start()
+                except Exception as exc:  # a report says why, even when no cell could run
+                    cap = (self.limits.memory_bytes or 0) / 2**20
+                    result.start_failure = (f"the kernel went over its memory limit ({cap:.0f} MB) while starting" if self.memory_exceeded
+                                            else f"the kernel did not start ({type(exc).__name__}: {str(exc)[:200]})")
+                    result.dead, result.isolation = True, self.isolation
+                    result.cells = [CellRecord(i, "not_run") for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+                    return result
             result.kernel_warm = self.started_at < asked
             result.kernel_wait_s = max(0.0, self.ready_at - asked)
             result.kernel_pid, result.isolation = self.pid, self.isolation
