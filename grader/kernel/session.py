@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +27,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from ..lifetime import kernel_preexec
 from . import processes, sandbox
 from .channel import read_response
 
@@ -100,12 +102,15 @@ class _CappedClient(NotebookClient):
 
 
 def _limit_files(file_bytes: int):
-    """Runs in the kernel's process before exec: files it writes stay under a size cap."""
-    def apply() -> None:
-        import resource
+    """Runs in the kernel's process before exec: files it writes stay under a size cap; it dies with its starter."""
+    import resource
 
+    parent = os.getpid()
+
+    def apply() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        kernel_preexec(parent)  # a kernel whose worker died (even by SIGKILL) dies too
     return apply
 
 
