@@ -89,3 +89,46 @@ def test_what_cannot_be_done_is_one_sentence(tmp_path, monkeypatch, args, senten
     result = CliRunner().invoke(app, [str(tmp_path / "subs"), "-a", "dlwp-ch2", "--out", str(tmp_path / "out"), *args])
     assert result.exit_code == 2
     assert result.stderr == sentence
+
+
+SBATCH = '''#!/bin/sh
+# stand-in for Slurm's sbatch: run the job script on this machine, in a session of its own (the job id)
+job=$(mktemp "{jobs}/job.XXXXXX")
+cp "$1" "$job"
+setsid bash "$job" > "$job.log" 2>&1 < /dev/null &
+echo "Submitted batch job $!"
+'''
+SCANCEL = '''#!/bin/sh
+for job in "$@"; do kill -TERM -- "-$job" 2>/dev/null; done
+exit 0
+'''
+
+
+@pytest.mark.kernel
+def test_executor_slurm_grades_a_batch_through_sbatch(tmp_path):
+    """`--executor slurm` end to end, with sbatch and scancel standing in for Slurm: the jobs' workers grade, then go."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import live_processes
+    from numpy_batch import numpy_batch
+
+    bin_dir, jobs = tmp_path / "bin", tmp_path / "jobs"
+    bin_dir.mkdir()
+    jobs.mkdir()
+    for name, text in {"sbatch": SBATCH.format(jobs=jobs), "scancel": SCANCEL, "squeue": "#!/bin/sh\n"}.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    numpy_batch(tmp_path / "subs", 3)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "grader", str(tmp_path / "subs"), "-a", "dlwp-ch2", "--out", str(tmp_path / "out"),
+                           "--executor", "slurm", "--workers", "2"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "3 graded, 0 refused, 0 failed" in proc.stdout
+    scripts = [p for p in jobs.iterdir() if not p.name.endswith(".log")]
+    assert len(scripts) == 1  # one job of two single-threaded workers
+    assert re.search(r"dask_worker .*--nthreads 1 .*--nworkers 2 ", scripts[0].read_text())
+    with open(tmp_path / "out" / "grades.csv") as f:
+        assert len(f.read().splitlines()) == 4
+    assert not [c for c in live_processes().values() if str(scripts[0]).encode() in c]  # the job is gone

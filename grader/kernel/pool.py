@@ -38,6 +38,7 @@ class KernelPool:
         self._waiting: dict[KernelSpec, list[asyncio.Task]] = {}  # oldest first
         self._start_s: dict[KernelSpec, float] = {}  # how long the last kernel of a spec took to get ready
         self._run_s: dict[KernelSpec, float] = {}  # ... and how long its last run took
+        self._stopping: set[asyncio.Future] = set()  # used kernels being stopped
         self.closed = False
 
     def run(self, spec: KernelSpec, nb: nbformat.NotebookNode, probes: list[ProbeCall],
@@ -79,6 +80,7 @@ class KernelPool:
             return
         self.closed = True
         asyncio.run_coroutine_threadsafe(self._discard(lambda spec: True), self._loop).result()
+        asyncio.run_coroutine_threadsafe(self._stopped(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
@@ -110,12 +112,17 @@ class KernelPool:
             if await session.alive():
                 return session
             await session.stop()
-        return KernelSession(spec)
+        return _PooledSession(spec, self._stopping)
 
     async def _start(self, spec: KernelSpec) -> KernelSession:
-        session = KernelSession(spec)
+        session = _PooledSession(spec, self._stopping)
         await session.start()
         return session
+
+    async def _stopped(self) -> None:
+        """Wait for every kernel still being stopped."""
+        while self._stopping:
+            await asyncio.gather(*self._stopping, return_exceptions=True)
 
     async def _discard(self, unwanted) -> None:
         for spec in [s for s in self._waiting if unwanted(s)]:
@@ -125,6 +132,21 @@ class KernelPool:
                 except Exception:
                     continue
                 await session.stop()
+
+
+class _PooledSession(KernelSession):
+    """A session of the pool: its stop (kill, reap, clean up: ~0.1 s, mostly waiting for the process to go) runs
+    beside the next submission instead of before it. The kernel is done with when `stop` is called; the pool's
+    `close` waits for every stop."""
+
+    def __init__(self, spec: KernelSpec, stopping: set):
+        super().__init__(spec)
+        self._stopping_set = stopping
+
+    async def stop(self) -> None:
+        task = asyncio.ensure_future(super().stop())
+        self._stopping_set.add(task)
+        task.add_done_callback(self._stopping_set.discard)
 
 
 _shared: KernelPool | None = None
