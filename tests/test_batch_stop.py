@@ -174,3 +174,40 @@ def test_shards_merged_equal_one_batch(src, stop_run, tmp_path):
     whole = stopped["out"]
     assert (out / "grades.csv").read_text() == (whole / "grades.csv").read_text()
     assert (out / "similarity.csv").read_text() == (whole / "similarity.csv").read_text()
+
+
+START_A_KERNEL = '''
+import asyncio, sys
+sys.path.insert(0, "tests")
+from test_pool import SPEC_NUMPY
+from grader.kernel.session import KernelSession
+
+async def main():
+    session = KernelSession(SPEC_NUMPY)
+    await session.start()
+    print(session.pid, flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+'''
+
+
+@pytest.mark.kernel
+def test_a_kernel_dies_with_the_worker_that_started_it():
+    """A worker killed outright (SIGKILL, the OOM killer) takes its kernel with it.
+
+    The kernel's launch asks for a parent-death signal (`grader.lifetime.kernel_preexec`); bubblewrap's
+    `--die-with-parent` and ipykernel's poll of its parent (once a second) are the second and third lines.
+    """
+    from grader.kernel.processes import alive
+
+    proc = subprocess.Popen([sys.executable, "-c", START_A_KERNEL], stdout=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(__file__)))
+    kernel = int(proc.stdout.readline())
+    assert alive(kernel)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 3
+    while alive(kernel) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(kernel)

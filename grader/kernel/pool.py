@@ -95,6 +95,7 @@ class KernelPool:
         while len(waiting) < min(ahead, self.depth(spec)):
             waiting.append(asyncio.ensure_future(self._start(spec)))
         began = time.monotonic()
+        session.defer_stop = ahead > 0
         try:
             return await session.run(nb, probes, captures, asked=asked)
         finally:
@@ -135,15 +136,18 @@ class KernelPool:
 
 
 class _PooledSession(KernelSession):
-    """A session of the pool: its stop (kill, reap, clean up: ~0.1 s, mostly waiting for the process to go) runs
-    beside the next submission instead of before it. The kernel is done with when `stop` is called; the pool's
-    `close` waits for every stop."""
+    """A session of the pool. After a run with more runs to come (`defer_stop`), its stop (kill, reap, clean up:
+    ~0.1 s, mostly waiting for the process to go) runs beside the next submission instead of before it: the
+    kernel is done with once `stop` is called. The pool's `close` waits for every such stop."""
 
     def __init__(self, spec: KernelSpec, stopping: set):
         super().__init__(spec)
         self._stopping_set = stopping
+        self.defer_stop = False
 
     async def stop(self) -> None:
+        if not self.defer_stop:
+            return await super().stop()
         task = asyncio.ensure_future(super().stop())
         self._stopping_set.add(task)
         task.add_done_callback(self._stopping_set.discard)
