@@ -179,7 +179,9 @@ def _local(jobs: list[tuple], workers: int, warm: bool, done: Callable[[tuple, d
         lifetime.stop_workers(list(getattr(pool, "_processes", None) or {}))
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    # every report is written: the workers stop their last kernels and exit while this process writes the
+    # gradebook (the interpreter waits for them at its exit; they would die with it anyway)
+    pool.shutdown(wait=False)
 
 
 def _dask(jobs: list[tuple], scheduler, warm: bool, done: Callable[[tuple, dict], None]) -> None:
