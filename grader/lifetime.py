@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from multiprocessing import util
 from pathlib import Path
 
 from .kernel import processes
@@ -122,6 +123,8 @@ def worker_started(parent: int) -> None:
     # kernels' working directories go in a scratch directory of this worker's own, removed when it stops
     _scratch = Path(tempfile.mkdtemp(prefix=f"grader-worker-{os.getpid()}-"))
     tempfile.tempdir = str(_scratch)
+    # at a normal exit too, after the kernel pool has stopped its kernels (its finalizer has priority 10)
+    util.Finalize(None, shutil.rmtree, args=(str(_scratch),), kwargs={"ignore_errors": True}, exitpriority=1)
     threading.Thread(target=_watch_parent, args=(parent,), name="grader-watch-parent", daemon=True).start()
 
 

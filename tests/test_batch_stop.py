@@ -10,8 +10,10 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from conftest import live_processes
@@ -20,6 +22,7 @@ from numpy_batch import numpy_batch
 GRADE = [sys.executable, "-m", "grader"]
 SUBMISSIONS = 6
 SLEEP_S = 1.5  # each notebook's last cell: the batch is still running when the signal comes
+SCRATCH = Path(tempfile.gettempdir()) / "grader-worker-*"  # each worker's scratch directory (kernels' working directories)
 
 
 def tagged(tag: str) -> list[str]:
@@ -60,6 +63,7 @@ def start(src, out, tag, *args):
 def stop_midway(src, out, signum):
     """Start a batch, send `signum` to its main process once some but not all reports exist; what was seen."""
     tag = f"batch-stop-{uuid.uuid4().hex}"
+    scratch_before = set(SCRATCH.parent.glob(SCRATCH.name))
     proc = start(src, out, tag)
     deadline = time.monotonic() + 120
     while not reports(out) and time.monotonic() < deadline and proc.poll() is None:
@@ -81,7 +85,8 @@ def stop_midway(src, out, signum):
     while left and time.monotonic() < sent + 5:
         time.sleep(0.1)
         left = tagged(tag)
-    seen.update(returncode=proc.returncode, stderr=stderr, survivors=left, after=reports(out), survivors_s=time.monotonic() - sent)
+    seen.update(returncode=proc.returncode, stderr=stderr, survivors=left, after=reports(out), survivors_s=time.monotonic() - sent,
+                scratch_left=set(SCRATCH.parent.glob(SCRATCH.name)) - scratch_before)
     return seen
 
 
@@ -111,6 +116,7 @@ def stopped(request, stop_run):
 def test_no_worker_or_kernel_survives(stopped):
     assert stopped["before"] < SUBMISSIONS, "the signal was to come mid-batch"
     assert stopped["survivors"] == [], stopped["survivors"]
+    assert stopped["scratch_left"] == set()  # nor the kernels' working directories
 
 
 @pytest.mark.kernel
