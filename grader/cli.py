@@ -24,7 +24,6 @@ from .lifetime import BatchStopped, OutLocked
 from .export.gradescope import to_gradescope
 from .grade import AmbiguousAssignment, grade_notebook
 from .notebook import NotebookRejected, load
-from .render import render_html
 from .student import BundleError, export_student, summary_line
 from .validate import validate
 from .atomic import write_atomic
@@ -37,6 +36,13 @@ from .rubric import Assignment, RubricError, UnknownAssignment, assignment_ids, 
 app = typer.Typer(add_completion=False, help="Grade a Jupyter notebook against an assignment's rubric.")
 
 _STYLE = {"pass": "green", "fail": "red", "error": "red", "missing": "yellow", "manual": "cyan"}
+
+
+def render_html(report: Report, sources: list[str] | None) -> str:
+    """The feedback page; its module (matplotlib: 0.2 s) is imported only when a page is asked for, not by every batch worker."""
+    from .render import render_html as render
+
+    return render(report, sources)
 
 
 class UsageError(Exception):
@@ -195,6 +201,8 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
         raise UsageError(str(exc)) from None
     if shard and place.merge:
         raise UsageError("--merge reads every shard's reports: give it without --shard")
+    if shard and (html_dir is not None or entries):
+        raise UsageError("--html-dir and --overrides go with --merge, which sees every shard's reports")
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"{missing[0]}: no such file or directory")

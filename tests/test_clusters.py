@@ -82,6 +82,7 @@ def test_kubernetes_spec_has_single_threaded_workers_on_the_shared_claim(tmp_pat
     (["--shard", "4/3"], "grade: --shard 4/3: I must be between 1 and N\n"),
     (["--shard", "two"], "grade: --shard 'two' is not I/N (e.g. 2/8)\n"),
     (["--shard", "1/2", "--merge"], "grade: --merge reads every shard's reports: give it without --shard\n"),
+    (["--shard", "1/2", "--html-dir", "pages"], "grade: --html-dir and --overrides go with --merge, which sees every shard's reports\n"),
 ])
 def test_what_cannot_be_done_is_one_sentence(tmp_path, monkeypatch, args, sentence):
     monkeypatch.delenv("DASK_KUBERNETES__IMAGE", raising=False)
@@ -110,6 +111,7 @@ def test_executor_slurm_grades_a_batch_through_sbatch(tmp_path):
     import os
     import subprocess
     import sys
+    import time
 
     from conftest import live_processes
     from numpy_batch import numpy_batch
@@ -131,4 +133,7 @@ def test_executor_slurm_grades_a_batch_through_sbatch(tmp_path):
     assert re.search(r"dask_worker .*--nthreads 1 .*--nworkers 2 ", scripts[0].read_text())
     with open(tmp_path / "out" / "grades.csv") as f:
         assert len(f.read().splitlines()) == 4
-    assert not [c for c in live_processes().values() if str(scripts[0]).encode() in c]  # the job is gone
+    deadline = time.monotonic() + 15  # scancel, like Slurm's, returns before the job has ended
+    while (job := [c for c in live_processes().values() if str(scripts[0]).encode() in c]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not job  # the job is gone
