@@ -228,8 +228,9 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
                        f"({outcome['seconds']:.1f} s)", err=True)
 
     with bar, cluster_for(executor, workers, place) as cluster:
-        reports = run_batch(paths, assignment_rubric, out, workers=workers, executor="dask" if cluster else executor,
-                            scheduler=cluster or scheduler, limits=limits, progress=BatchProgress(started, finished), warm=warm,
+        on_cluster = cluster is not None
+        reports = run_batch(paths, assignment_rubric, out, workers=workers, executor="dask" if on_cluster else executor,
+                            scheduler=cluster if on_cluster else scheduler, limits=limits, progress=BatchProgress(started, finished), warm=warm,
                             shard=shard, merge=place.merge)
     if shard is not None:  # the gradebook and similarity need every shard: `--merge` builds them
         typer.echo(f"shard {shard}: {len(reports)} reports current in {out}; when every shard is done: "

@@ -129,7 +129,8 @@ def test_executor_slurm_grades_a_batch_through_sbatch(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "3 graded, 0 refused, 0 failed" in proc.stdout
     scripts = [p for p in jobs.iterdir() if not p.name.endswith(".log")]
-    assert len(scripts) == 1  # one job of two single-threaded workers
+    assert len(scripts) == 1  # one job of two single-threaded workers, which joined the batch's scheduler
+    assert (jobs / f"{scripts[0].name}.log").read_text().count("Registered to:") == 2
     assert re.search(r"dask_worker .*--nthreads 1 .*--nworkers 2 ", scripts[0].read_text())
     with open(tmp_path / "out" / "grades.csv") as f:
         assert len(f.read().splitlines()) == 4
