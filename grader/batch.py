@@ -179,9 +179,10 @@ def _local(jobs: list[tuple], workers: int, warm: bool, done: Callable[[tuple, d
         lifetime.stop_workers(list(getattr(pool, "_processes", None) or {}))
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    # every report is written: the workers stop their last kernels and exit while this process writes the
-    # gradebook (the interpreter waits for them at its exit; they would die with it anyway)
-    pool.shutdown(wait=False)
+    # every report is written: what is left is kernels started ahead for submissions that went to the other
+    # worker. Stopped the way a stopped batch is (SIGKILL, no polite shutdown: ~0.1 s each, one after the other)
+    lifetime.stop_workers(list(getattr(pool, "_processes", None) or {}))
+    pool.shutdown(wait=True)
 
 
 def _dask(jobs: list[tuple], scheduler, warm: bool, done: Callable[[tuple, dict], None]) -> None:
