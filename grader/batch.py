@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import __version__
+from . import __version__, lifetime
 from .expected import reference_source
 from .atomic import write_atomic
 from .grade import grade_notebook, reference_answers
 from .secret import for_probes
 from .kernel import pool as kernel_pool
-from .notebook import NotebookRejected, load
+from .notebook import NotebookRejected, load, named_modules
 from .regrade import keep_previous
 from .report import Report, SubmissionRef
 from .rubric import Assignment
@@ -81,11 +82,12 @@ def current_report(report_file: Path, submission: Path, assignment: Assignment) 
 
 
 def grade_to_file(submission: str, assignment_id: str, report_file: str, limits: dict, warm: bool = False,
-                  ahead: bool = False) -> dict:
+                  ahead: bool | int = False) -> dict:
     """Grade one submission and write its report; whatever happens, a report is written.
 
     With `warm`, the kernel comes from this process's pool (perhaps started while
-    the previous submission was graded); with `ahead`, the next one starts now.
+    the previous submission was graded); `ahead` is how many more submissions this
+    worker may get, for which kernels start now.
     """
     path = Path(submission)
     try:
@@ -108,20 +110,85 @@ class Progress:
     finished: Callable[[str, dict], None] = lambda name, outcome: None
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Part I of N of a batch (`--shard I/N`, for a job array): every N-th submission in the order of their report names.
+
+    The shards of one set of submissions cover each of them exactly once, whatever
+    machine or order they run in; a final `--merge` builds the gradebook from all.
+    """
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Shard":
+        try:
+            index, count = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise ValueError(f"--shard {text!r} is not I/N (e.g. 2/8)") from None
+        if not 1 <= index <= count:
+            raise ValueError(f"--shard {text}: I must be between 1 and N")
+        return cls(index, count)
+
+    def select(self, submissions: list[Path], names: dict[Path, str]) -> list[Path]:
+        ordered = sorted(submissions, key=lambda path: names[path])
+        return [path for k, path in enumerate(ordered) if k % self.count == self.index - 1]
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+class MissingReports(Exception):
+    """A merge found submissions without a current report."""
+
+
+def batch_preload(submissions: list[Path], assignment: Assignment) -> list[str]:
+    """The rubric's `preload` modules that some submission of the batch names.
+
+    Kernels started ahead of use import these (a class that never imports
+    TensorFlow does not wait 3 s per kernel for it); the seeding makes the
+    reports the same either way.
+    """
+    named: set[str] = set()
+    for path in submissions:
+        try:
+            named.update(named_modules(load(path).nb, assignment.preload))
+        except NotebookRejected:
+            continue
+        if len(named) == len(assignment.preload):
+            break
+    return [module for module in assignment.preload if module in named]
+
+
 def _with_warmth(jobs: list[tuple], workers: int, warm: bool) -> list[tuple]:
-    """Each job with (warm, ahead): start a next kernel only while more jobs than workers remain."""
-    return [(*job, warm, warm and i < len(jobs) - workers) for i, job in enumerate(jobs)]
+    """Each job with (warm, ahead): ahead is how many more jobs its worker may get (no kernel starts for none)."""
+    return [(*job, warm, (len(jobs) - 1 - i) // workers if warm else 0) for i, job in enumerate(jobs)]
 
 
-def _local(jobs: list[tuple], workers: int, warm: bool):
+def _local(jobs: list[tuple], workers: int, warm: bool, done: Callable[[tuple, dict], None]) -> None:
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    workers = min(workers, len(jobs))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=lifetime.worker_started, initargs=(os.getpid(),))
+    try:
         futures = {pool.submit(grade_to_file, *job): job for job in _with_warmth(jobs, workers, warm)}
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            done(futures[future], future.result())
+    except BaseException:
+        # SIGTERM: each worker kills its kernels; SIGKILL what is left after the grace period. The executor has no
+        # public list of its processes; `_processes` (pid -> process) has been there since Python 3.2
+        lifetime.stop_workers(list(getattr(pool, "_processes", None) or {}))
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    # every report is written: what is left is kernels started ahead for submissions that went to the other
+    # worker. Stopped the way a stopped batch is (SIGKILL, no polite shutdown: ~0.1 s each, one after the other)
+    lifetime.stop_workers(list(getattr(pool, "_processes", None) or {}))
+    pool.shutdown(wait=True)
 
 
-def _dask(jobs: list[tuple], scheduler: str, warm: bool):
+def _dask(jobs: list[tuple], scheduler, warm: bool, done: Callable[[tuple, dict], None]) -> None:
+    """On a Dask cluster: `scheduler` is an address or a cluster object (`grader.clusters`)."""
     from distributed import Client, as_completed as dask_completed
 
     with Client(scheduler) as client:
@@ -130,34 +197,60 @@ def _dask(jobs: list[tuple], scheduler: str, warm: bool):
                    for job in _with_warmth(jobs, slots, warm)}
         try:
             for future in dask_completed(futures):
-                yield futures[future], future.result()
+                done(futures[future], future.result())
+        except BaseException:
+            client.cancel(list(futures))  # tasks not started never start; running ones finish and write their reports
+            raise
         finally:
             client.run(kernel_pool.close_shared)  # Dask workers outlive the batch: no kernel waits on them
 
 
 def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: int = 2, executor: str = "local",
-              scheduler: str | None = None, limits: dict | None = None, progress: Progress | None = None,
-              warm: bool = True) -> dict[str, Report]:
-    """Grade every submission not already graded; return every report of the batch, keyed by file name."""
+              scheduler=None, limits: dict | None = None, progress: Progress | None = None,
+              warm: bool = True, shard: Shard | None = None, merge: bool = False) -> dict[str, Report]:
+    """Grade every submission (of the shard) not already graded; return every report of the batch, keyed by file name.
+
+    With `merge`, grade nothing: return the reports of all submissions, or raise
+    `MissingReports` naming those without a current one. SIGTERM or SIGINT stop
+    the batch (`lifetime.BatchStopped`, saying what is left); `lifetime.OutLocked`
+    when another batch is writing to `out`.
+    """
     progress = progress or Progress()
     out.mkdir(parents=True, exist_ok=True)
     submissions = collect(paths)
     names = report_names(submissions)
-    current = {path: current_report(out / names[path], path, assignment) for path in submissions}
-    # the batch's output and every submission's directory are hidden from each kernel
-    job_limits = {**(limits or {}), "hidden": [str(out.resolve()), *{str(p.resolve().parent) for p in submissions}]}
-    jobs = [(str(path), assignment.id, str(out / names[path]), job_limits) for path in submissions if current[path] is None]
-    for path in submissions:
-        if current[path] is None:
+    mine = shard.select(submissions, names) if shard else submissions
+    with lifetime.OutLock(out, shared=shard is not None, part=str(shard) if shard else None):
+        current = {path: current_report(out / names[path], path, assignment) for path in mine}
+        if merge:
+            missing = [path.name for path in mine if current[path] is None]
+            if missing:
+                shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+                raise MissingReports(f"{out}: {len(missing)} of {len(mine)} submissions have no current report ({shown}); "
+                                     f"grade them (their --shard) first")
+            progress.started(0, len(mine))
+            return {path.name: current[path] for path in mine}
+        # the batch's output and every submission's directory are hidden from each kernel
+        job_limits = {**(limits or {}), "hidden": [str(out.resolve()), *{str(p.resolve().parent) for p in submissions}]}
+        todo = [path for path in mine if current[path] is None]
+        for path in todo:
             keep_previous(out / names[path])  # a regrade keeps the report it replaces: name.prev.json (`grade diff OUT`)
-    progress.started(len(jobs), len(submissions) - len(jobs))
-    if jobs:
-        reference_answers(for_probes(assignment)[0]).answers()  # once, before the workers need them
-        outcomes = _dask(jobs, scheduler, warm) if executor == "dask" else _local(jobs, workers, warm)
-        for job, outcome in outcomes:
-            progress.finished(Path(job[0]).name, outcome)
-    return {path.name: current[path] or Report.model_validate_json((out / names[path]).read_text(encoding="utf-8"))
-            for path in submissions}
+        if warm:
+            job_limits["preload"] = batch_preload(todo, assignment)
+        jobs = [(str(path), assignment.id, str(out / names[path]), job_limits) for path in todo]
+        progress.started(len(jobs), len(mine) - len(jobs))
+        if jobs:
+            try:
+                with lifetime.stop_on_signals():
+                    reference_answers(for_probes(assignment)[0]).answers()  # once, before the workers need them
+                    run = _dask if executor == "dask" else _local
+                    run(jobs, scheduler if executor == "dask" else workers, warm,
+                        lambda job, outcome: progress.finished(Path(job[0]).name, outcome))
+            except lifetime.BatchStopped as stopped:
+                stopped.left = [path.name for path in todo if current_report(out / names[path], path, assignment) is None]
+                raise
+        return {path.name: current[path] or Report.model_validate_json((out / names[path]).read_text(encoding="utf-8"))
+                for path in mine}
 
 
 def code_units(reports: dict[str, Report]) -> list[CodeUnit]:

@@ -18,11 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from .batch import Progress as BatchProgress
-from .batch import collect, report_names, run_batch, similarity
+from .batch import MissingReports, Shard, collect, report_names, run_batch, similarity
+from .cli_cluster import CLUSTERS, BatchPlace, ClusterError, cluster_for, stopped_sentence
+from .lifetime import BatchStopped, OutLocked
 from .export.gradescope import Visibility, to_gradescope
 from .grade import AmbiguousAssignment, grade_notebook
 from .notebook import NotebookRejected, load
-from .render import render_html
 from .student import BundleError, export_student, summary_line
 from .validate import validate
 from .cli_review import review_command
@@ -37,6 +38,13 @@ from .secret import PUBLIC_ENV
 app = typer.Typer(add_completion=False, help="Grade a Jupyter notebook against an assignment's rubric.")
 
 _STYLE = {"pass": "green", "fail": "red", "error": "red", "missing": "yellow", "manual": "cyan"}
+
+
+def render_html(report: Report, sources: list[str] | None) -> str:
+    """The feedback page; its module (matplotlib: 0.2 s) is imported only when a page is asked for, not by every batch worker."""
+    from .render import render_html as render
+
+    return render(report, sources)
 
 
 class UsageError(Exception):
@@ -86,8 +94,12 @@ def grade(
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the JSON report here (one notebook)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Batch: write one report per submission, grades.csv and similarity.csv here."),
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1, help="Batch: submissions graded at once."),
-    executor: str = typer.Option("local", "--executor", help="Batch: `local` (a process pool) or `dask`."),
+    executor: str = typer.Option("local", "--executor", help="Batch: `local` (a process pool), `dask` (--scheduler), `slurm` or `kubernetes` (a Dask cluster started for the batch)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Batch with --executor dask: the scheduler's address."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="Batch: grade part I of N only (`2/8`, a job array's task); then --merge.", rich_help_panel="Clusters"),
+    merge: bool = typer.Option(False, "--merge", help="Batch: grade nothing; build grades.csv, similarity.csv and the summary from the shards' reports.", rich_help_panel="Clusters"),
+    image: Optional[str] = typer.Option(None, "--image", help="--executor kubernetes: a container image with the grader installed.", rich_help_panel="Clusters"),
+    volume: Optional[str] = typer.Option(None, "--volume", help="--executor kubernetes: CLAIM:/PATH, the shared PersistentVolumeClaim and its mount path.", rich_help_panel="Clusters"),
     warm: bool = typer.Option(True, "--warm/--no-warm", help="Batch: start each worker's next kernel while it grades (default), or each on demand."),
     cell_timeout: Optional[float] = typer.Option(None, help="Seconds a cell may run (default: the rubric's)."),
     timeout: Optional[float] = typer.Option(None, help="Seconds the whole notebook may run (default: the rubric's)."),
@@ -127,14 +139,18 @@ def grade(
         bar = _bar(fail_under)
         entries = read_overrides(overrides) if overrides is not None else []
         if out is not None or len(notebooks) > 1 or notebooks[0].is_dir():
-            _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides, html_dir, warm)
+            _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides, html_dir, warm,
+                   BatchPlace(shard, merge, image, volume))
             raise typer.Exit(0)
         report = grade_notebook(notebooks[0], assignment, **limits)
         if entries and report.status == "graded":
             report = apply_overrides(report, entries, overrides)
-    except (UnknownAssignment, AmbiguousAssignment, RubricError, OverridesError, UsageError) as exc:
+    except (UnknownAssignment, AmbiguousAssignment, RubricError, OverridesError, UsageError, OutLocked, MissingReports, ClusterError) as exc:
         _fail(str(exc))
         raise typer.Exit(2)
+    except BatchStopped as stopped:
+        _fail(stopped_sentence(stopped))
+        raise typer.Exit(128 + stopped.signum)
     if json_path is not None:
         text = to_gradescope(report, hidden_visibility=hidden_visibility).to_json() if output_format == "gradescope" else report.to_json()
         json_path.write_text(text + "\n", encoding="utf-8")
@@ -176,13 +192,22 @@ def _cell_sources(report: Report) -> list[str] | None:
         return None
 
 
-def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entries, overrides_path, html_dir=None, warm=True) -> None:
+def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entries, overrides_path, html_dir=None, warm=True,
+           place: BatchPlace = BatchPlace()) -> None:
     if out is None and len(paths) == 1:
         raise UsageError(f"{paths[0]}: is a directory (to grade the notebooks in it, add --out DIR)")
     if assignment_id is None or out is None:
         raise UsageError("a batch needs --assignment ID and --out DIR")
-    if executor not in ("local", "dask") or (executor == "dask" and not scheduler):
-        raise UsageError("--executor is `local`, or `dask` with --scheduler ADDRESS")
+    if executor not in ("local", "dask", *CLUSTERS) or (executor == "dask" and not scheduler):
+        raise UsageError("--executor is `local`, `slurm`, `kubernetes`, or `dask` with --scheduler ADDRESS")
+    try:
+        shard = Shard.parse(place.shard) if place.shard else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if shard and place.merge:
+        raise UsageError("--merge reads every shard's reports: give it without --shard")
+    if shard and (html_dir is not None or entries):
+        raise UsageError("--html-dir and --overrides go with --merge, which sees every shard's reports")
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"{missing[0]}: no such file or directory")
@@ -207,9 +232,15 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
             typer.echo(f"[{done[0]}/{total:g}] {name}: {outcome['status']} {outcome['score']:g}/{outcome['max_score']:g} "
                        f"({outcome['seconds']:.1f} s)", err=True)
 
-    with bar:
-        reports = run_batch(paths, assignment_rubric, out, workers=workers, executor=executor, scheduler=scheduler,
-                            limits=limits, progress=BatchProgress(started, finished), warm=warm)
+    with bar, cluster_for(executor, workers, place) as cluster:
+        on_cluster = cluster is not None
+        reports = run_batch(paths, assignment_rubric, out, workers=workers, executor="dask" if on_cluster else executor,
+                            scheduler=cluster if on_cluster else scheduler, limits=limits, progress=BatchProgress(started, finished), warm=warm,
+                            shard=shard, merge=place.merge)
+    if shard is not None:  # the gradebook and similarity need every shard: `--merge` builds them
+        typer.echo(f"shard {shard}: {len(reports)} reports current in {out}; when every shard is done: "
+                   f"grade {' '.join(map(str, paths))} -a {assignment_id} --out {out} --merge")
+        return
     names = report_names(collect(paths))
     if entries:
         for path, name in names.items():

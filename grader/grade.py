@@ -184,7 +184,7 @@ def _lost_with_cell(result: ItemResult, item: Item, evidence: Evidence, removed:
 def grade_submission(submission: Submission, assignment: Assignment, *, detected: bool = False,
                      cell_timeout: float | None = None, notebook_timeout: float | None = None,
                      memory_mb: int | None = None, hidden: list[str] = (), pool: KernelPool | None = None,
-                     ahead: bool = True) -> Report:
+                     ahead: bool | int = True, preload: list[str] | None = None) -> Report:
     """Grade one loaded submission; with a `pool`, its kernel may have been started ahead (and, with `ahead`, the next one is)."""
     started = time.monotonic()
     nb = prepare(submission.nb)
@@ -198,7 +198,8 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
                     memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
                     file_bytes=rubric.file_mb * 2**20)
     # a kernel started ahead cannot know the notebook: it imports all the rubric preloads; one started now, what the notebook names
-    preload = assignment.preload if pool is not None else named_modules(nb, assignment.preload)
+    # (a batch passes `preload`: what its submissions name, so a numpy-only class never waits for TensorFlow)
+    preload = (assignment.preload if preload is None else preload) if pool is not None else named_modules(nb, assignment.preload)
     spec = kernel_spec(assignment, limits, [submission.path.resolve().parent, *map(Path, hidden)], preload)
     removed: dict[int, CellError] = {}
     for attempt in range(MAX_RERUNS + 1):

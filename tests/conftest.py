@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -94,6 +95,19 @@ def live_processes() -> dict[int, bytes]:
     return found
 
 
+# every process this session starts inherits the tag, so that kernels of other runs on a shared machine are not counted
+SESSION_TAG = f"TEST_SESSION_TAG={uuid.uuid4().hex}"
+os.environ["TEST_SESSION_TAG"] = SESSION_TAG.split("=", 1)[1]
+
+
+def _has_tag(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return SESSION_TAG.encode() in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
 def kernel_pids() -> set[int]:
-    """Live processes running an IPython kernel (to show that none is left behind)."""
-    return {pid for pid, cmdline in live_processes().items() if b"ipykernel_launcher" in cmdline}
+    """Live processes of this test session running an IPython kernel (to show that none is left behind)."""
+    return {pid for pid, cmdline in live_processes().items() if b"ipykernel_launcher" in cmdline and _has_tag(pid)}

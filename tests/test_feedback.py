@@ -23,7 +23,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 def chromium(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    assert CHROMIUM, "chromium is not installed (.ci/run installs it with apt-get)"
+    assert CHROMIUM, "chromium is not installed: run scripts/setup-system.sh (the README's test command does)"
     return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
                           capture_output=True, text=True, timeout=120)
 

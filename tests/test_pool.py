@@ -22,6 +22,7 @@ pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader p
 
 SPEC = KernelSpec.make(kernel_env(load_assignment("dlwp-ch2")), Limits(60, 120),
                        preamble_source(0, dataset_paths(["mnist"]), ["tensorflow"]))
+SPEC_NUMPY = KernelSpec.make(dict(SPEC.env), Limits(60, 120), preamble_source(0, dataset_paths(["mnist"])))  # no preload
 DRAWS = ("import random, sys\nimport numpy as np\nimport tensorflow as tf\n"
          "print(np.random.rand(), random.random(), float(tf.random.uniform(())), 'tensorflow' in sys.modules)")
 NUMPY_DRAWS = "import random\nimport numpy as np\nprint(np.random.rand(), random.random())"

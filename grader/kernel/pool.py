@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import math
 import threading
 import time
 from multiprocessing import util
@@ -24,33 +25,53 @@ import nbformat
 
 from .session import KernelSession, KernelSpec, ProbeCall, RunResult
 
+MAX_AHEAD = 2  # kernels a worker keeps starting ahead of use, at most
+
 
 class KernelPool:
-    """At most one kernel waiting per spec; `run` takes it (or starts one) and warms the next."""
+    """Kernels waiting per spec (one, or `depth`); `run` takes the oldest (or starts one) and warms the next."""
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="grader-kernel-pool", daemon=True)
         self._thread.start()
-        self._waiting: dict[KernelSpec, asyncio.Task] = {}
+        self._waiting: dict[KernelSpec, list[asyncio.Task]] = {}  # oldest first
+        self._start_s: dict[KernelSpec, float] = {}  # how long the last kernel of a spec took to get ready
+        self._run_s: dict[KernelSpec, float] = {}  # ... and how long its last run took
+        self._stopping: set[asyncio.Future] = set()  # used kernels being stopped
         self.closed = False
 
     def run(self, spec: KernelSpec, nb: nbformat.NotebookNode, probes: list[ProbeCall],
-            captures: dict[int, list[ProbeCall]] | None = None, *, ahead: bool = True) -> RunResult:
-        """Run `nb` in a kernel of `spec`; with `ahead`, start the next kernel of that spec meanwhile."""
+            captures: dict[int, list[ProbeCall]] | None = None, *, ahead: bool | int = True) -> RunResult:
+        """Run `nb` in a kernel of `spec`; meanwhile keep kernels of that spec starting for the next runs.
+
+        `ahead` is how many more runs of this spec may come (True: at least one);
+        at most that many kernels, and no more than `depth` of them, wait.
+        """
         if self.closed:
             raise RuntimeError("the kernel pool is closed")
-        future = asyncio.run_coroutine_threadsafe(self._run(spec, nb, probes, captures, ahead), self._loop)
+        future = asyncio.run_coroutine_threadsafe(self._run(spec, nb, probes, captures, int(ahead)), self._loop)
         try:
             return future.result()
         except BaseException:
             future.cancel()  # e.g. Ctrl-C: the session's own clean-up stops its kernel
             raise
 
+    def depth(self, spec: KernelSpec) -> int:
+        """Kernels to keep starting ahead: enough that one is ready when the current run ends.
+
+        One, unless a kernel takes longer to get ready than a run takes (a numpy-only
+        notebook: 0.5 s to start, 0.3 s to run), then up to `MAX_AHEAD`.
+        """
+        start_s, run_s = self._start_s.get(spec), self._run_s.get(spec)
+        if start_s is None or run_s is None:
+            return 1
+        return max(1, min(MAX_AHEAD, math.ceil(start_s / max(run_s, 0.05))))
+
     def waiting(self) -> list[int]:
         """The pids of the kernels started ahead and not yet used (for tests and clean-up checks)."""
         async def pids() -> list[int]:
-            return [task.result().pid for task in self._waiting.values() if task.done() and not task.exception()]
+            return [task.result().pid for tasks in self._waiting.values() for task in tasks if task.done() and not task.exception()]
         return asyncio.run_coroutine_threadsafe(pids(), self._loop).result()
 
     def close(self) -> None:
@@ -59,47 +80,77 @@ class KernelPool:
             return
         self.closed = True
         asyncio.run_coroutine_threadsafe(self._discard(lambda spec: True), self._loop).result()
+        asyncio.run_coroutine_threadsafe(self._stopped(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
 
-    async def _run(self, spec, nb, probes, captures, ahead: bool) -> RunResult:
+    async def _run(self, spec, nb, probes, captures, ahead: int) -> RunResult:
         asked = time.monotonic()
         session = await self._take(spec)
         if session.started_at is None:
             await session.start()  # this submission's kernel first: two starting at once would slow both
-        if ahead:
-            self._waiting[spec] = asyncio.ensure_future(self._start(spec))
-        return await session.run(nb, probes, captures, asked=asked)
+        self._start_s[spec] = session.ready_at - session.started_at
+        waiting = self._waiting.setdefault(spec, [])
+        while len(waiting) < min(ahead, self.depth(spec)):
+            waiting.append(asyncio.ensure_future(self._start(spec)))
+        began = time.monotonic()
+        session.defer_stop = ahead > 0
+        try:
+            return await session.run(nb, probes, captures, asked=asked)
+        finally:
+            self._run_s[spec] = time.monotonic() - began
 
     async def _take(self, spec: KernelSpec) -> KernelSession:
-        """The kernel started ahead for `spec`, if it is alive; else a new session, not started yet."""
+        """The oldest kernel started ahead for `spec` that is alive; else a new session, not started yet."""
         await self._discard(lambda other: other != spec)
-        task = self._waiting.pop(spec, None)
-        if task is not None:
+        waiting = self._waiting.get(spec, [])
+        while waiting:
             try:
-                session = await task
+                session = await waiting.pop(0)
             except Exception:
-                session = None
-            if session is not None:
-                if await session.alive():
-                    return session
-                await session.stop()
-        return KernelSession(spec)
+                continue
+            if await session.alive():
+                return session
+            await session.stop()
+        return _PooledSession(spec, self._stopping)
 
     async def _start(self, spec: KernelSpec) -> KernelSession:
-        session = KernelSession(spec)
+        session = _PooledSession(spec, self._stopping)
         await session.start()
         return session
 
+    async def _stopped(self) -> None:
+        """Wait for every kernel still being stopped."""
+        while self._stopping:
+            await asyncio.gather(*self._stopping, return_exceptions=True)
+
     async def _discard(self, unwanted) -> None:
         for spec in [s for s in self._waiting if unwanted(s)]:
-            task = self._waiting.pop(spec)
-            try:
-                session = await task
-            except Exception:
-                continue
-            await session.stop()
+            for task in self._waiting.pop(spec):
+                try:
+                    session = await task
+                except Exception:
+                    continue
+                await session.stop()
+
+
+class _PooledSession(KernelSession):
+    """A session of the pool. After a run with more runs to come (`defer_stop`), its stop (kill, reap, clean up:
+    ~0.1 s, mostly waiting for the process to go) runs beside the next submission instead of before it: the
+    kernel is done with once `stop` is called. The pool's `close` waits for every such stop."""
+
+    def __init__(self, spec: KernelSpec, stopping: set):
+        super().__init__(spec)
+        self._stopping_set = stopping
+        self.defer_stop = False
+
+    async def stop(self) -> None:
+        if not self.defer_stop:
+            return await super().stop()
+        task = asyncio.ensure_future(super().stop())
+        self._stopping_set.add(task)
+        task.add_done_callback(self._stopping_set.discard)
 
 
 _shared: KernelPool | None = None

@@ -30,6 +30,7 @@ from nbclient.exceptions import DeadKernelError
 
 from ..probes.context import Forged, KernelGone, ProbeTimeout
 from ..probes.executor import KernelExecutor, answers_in, install_cell
+from ..lifetime import kernel_preexec
 from . import processes, sandbox
 
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -108,12 +109,15 @@ class _CappedClient(NotebookClient):
 
 
 def _limit_files(file_bytes: int):
-    """Runs in the kernel's process before exec: files it writes stay under a size cap."""
-    def apply() -> None:
-        import resource
+    """Runs in the kernel's process before exec: files it writes stay under a size cap; it dies with its starter."""
+    import resource
 
+    parent = os.getpid()
+
+    def apply() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        kernel_preexec(parent)  # a kernel whose worker died (even by SIGKILL) dies too
     return apply
 
 
