@@ -183,26 +183,31 @@ def find_assignment(assignment_id: str | None, namespace: dict, notebook: Path |
 
 
 class _Answers:
-    """The reference's answers, per assignment and set of items: the bundle's file, or computed once and cached."""
+    """The reference's answers, kept per item: the bundle's file, or computed in a clean process (cached on disk)."""
 
     def __init__(self):
-        self.known: dict[tuple, dict] = {}
+        self.known: dict[tuple, dict | None] = {}
 
-    def get(self, assignment: Assignment, items: list[Item], probes: dict) -> dict:
-        requests = [p.request for item in items if KINDS[item.kind].needs_reference
-                    for p in probes[item.id] if p.request.get("reference")]
-        if not requests:
-            return {}
-        key = (assignment.id, str(assignment.directory), tuple(sorted(r["item"] for r in requests)))
-        if key not in self.known:
-            if assignment.answers is not None:
-                self.known[key] = BundledAnswers(assignment.answers, requests).answers()
-            else:  # a full install: the reference in a clean process, with the rubric's public seed (cached on disk)
-                from .grade import reference_answers
+    def fetch(self, assignment: Assignment, items: list[Item]) -> None:
+        """Make sure the answers of `items` are known: one reference run for all those not known yet."""
+        todo = [i for i in items if (assignment.id, str(assignment.directory), i.id) not in self.known
+                and KINDS[i.kind].needs_reference and i.reference and not_previewable(i) is None]
+        if not todo:
+            return
+        probes = {i.id: KINDS[i.kind].probes(i, assignment, []) for i in todo}
+        requests = [p.request for i in todo for p in probes[i.id] if p.request.get("reference")]
+        if assignment.answers is not None:
+            answers = BundledAnswers(assignment.answers, requests).answers()
+        else:  # a full install: the reference in a clean process, with the rubric's public seed (cached on disk)
+            from .grade import reference_answers
 
-                subset = assignment.model_copy(update={"items": items})
-                self.known[key] = reference_answers(subset, {i.id: probes[i.id] for i in items}).answers()
-        return self.known[key]
+            answers = reference_answers(assignment.model_copy(update={"items": todo}), probes).answers()
+        for i in todo:
+            self.known[(assignment.id, str(assignment.directory), i.id)] = answers.get(i.id)
+
+    def for_item(self, assignment: Assignment, item: Item) -> dict | None:
+        self.fetch(assignment, [item])
+        return self.known.get((assignment.id, str(assignment.directory), item.id))
 
 
 ANSWERS = _Answers()
@@ -266,7 +271,7 @@ def check_item(item: Item, assignment: Assignment, namespace: dict, notebook: Pa
     if not any(name in namespace for name in item.names):
         return SelfCheck(status="missing", score=0.0, feedback=_undefined(item, notebook), seconds=time.perf_counter() - started, **base)
     probes = {item.id: KINDS[item.kind].probes(item, assignment, [])}
-    expected = ANSWERS.get(assignment, [item], probes).get(item.id)
+    expected = ANSWERS.for_item(assignment, item)
     nb, found_cell = None, None
     if notebook is not None:
         try:
@@ -311,6 +316,7 @@ def check(*items: str, assignment: str | None = None, namespace: dict | None = N
         picked = [by_id[i] for i in items]
     else:
         picked = [item for item in chosen.items if any(n in namespace for n in item.names)]
+    ANSWERS.fetch(chosen, [item for item in picked if any(n in namespace for n in item.names)])  # one reference run
     results = [check_item(item, chosen, namespace, path) for item in picked]
     return results[0] if len(items) == 1 else SelfChecks(results)
 

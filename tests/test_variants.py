@@ -1,18 +1,10 @@
 """Each single-defect variant fails exactly its item; tampering with numpy changes nothing."""
 
 import pytest
-from conftest import grade_all, statuses
-from variants import FAILS, write_all
+from conftest import statuses
+from variants import FAILS
 
 pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
-
-
-@pytest.fixture(scope="session")
-def variant_reports(tmp_path_factory):
-    notebooks = write_all(tmp_path_factory.mktemp("variants"))
-    jobs = {name: (path, ("-a", "dlwp-ch2")) for name, path in notebooks.items()}
-    jobs["base_again"] = (notebooks["base"], ("-a", "dlwp-ch2"))
-    return grade_all(jobs, tmp_path_factory.mktemp("variant-reports"))
 
 
 def test_base_earns_full_marks(variant_reports):
