@@ -123,7 +123,10 @@ def grade(
         if out is not None or len(notebooks) > 1 or notebooks[0].is_dir():
             _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides, html_dir, warm)
             raise typer.Exit(0)
-        report = grade_notebook(notebooks[0], assignment, **limits)
+        from .cli_progress import terminal_progress
+
+        with terminal_progress(str(notebooks[0]), quiet) as progress:
+            report = grade_notebook(notebooks[0], assignment, progress=progress, **limits)
         if entries and report.status == "graded":
             report = apply_overrides(report, entries, overrides)
     except (UnknownAssignment, AmbiguousAssignment, RubricError, OverridesError, UsageError) as exc:
