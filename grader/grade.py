@@ -25,6 +25,7 @@ from .kernel.pool import KernelPool
 from .kernel.session import KernelSession, KernelSpec, Limits, ProbeCall, RunResult
 from .probes.registry import run_request, ships
 from .progress import ItemJudged
+from .causes import name_causes
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
 from .rubric import Assignment, Item, assignment_ids, load_assignment
@@ -233,6 +234,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         items.append(_lost_with_cell(judged, item, evidence, removed).model_copy(update={"flags": flags, "round_trips": trips or None}))
         if progress is not None:
             progress(ItemJudged(items[-1]))
+    items = name_causes(items, assignment)
     tampering = [TamperSignal(item=None if key == "notebook" else key.split("#")[0], what=what)
                  for key, whats in result.signals.items() for what in whats]
     report = Report(

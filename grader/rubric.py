@@ -114,6 +114,8 @@ class Item(_Strict):
     feedback: Literal["first", "all"] = Field(default="first", description="the feedback gives the first failed check's reason, or every one's")
     timeout_s: float | None = Field(default=None, gt=0)
     public: bool = Field(default=True, description="students' bundles grade this item's public checks; `false` hides the whole item")
+    depends_on: list[str] = Field(default_factory=list, description="items whose objects the notebook uses to answer this one (its own "
+                                  "training uses its own layers): when one of them fails too, the feedback names it as the likely cause")
 
     @field_validator("kind")
     @classmethod

@@ -170,15 +170,21 @@ def test_text_and_html_say_it_is_a_preview_and_mark_differences():
 
 
 @pytest.mark.kernel
-def test_check_lines_left_in_a_submission_do_nothing_when_graded(tmp_path):
+def test_check_lines_left_in_a_submission_do_nothing_when_graded_and_old_asserts_are_one_line(tmp_path):
     """The grading kernel's `grader` is a stand-in: `%check` runs no grader code inside the kernel under test."""
     from conftest import run_grade
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import numpy as np\ndef naive_relu(x):\n    return np.maximum(x, 0)"),
-                nbformat.v4.new_code_cell("%load_ext grader\n%check naive_relu\nfrom grader import check\nassert check('naive_relu') is None")]
+                nbformat.v4.new_code_cell("%load_ext grader\n%check naive_relu\nfrom grader import check\nassert check('naive_relu') is None"),
+                # an old test left in the cell that defines a wrong item: one line in its feedback, not numpy's whole message
+                nbformat.v4.new_code_cell("def naive_add(x, y):\n    return x - y\n"
+                                          "np.testing.assert_allclose(naive_add(np.ones((2, 2)), np.ones((2, 2))), 2 * np.ones((2, 2)))")]
     path = tmp_path / "with_checks.ipynb"
     nbformat.write(nb, path)
     proc, report = run_grade(path, tmp_path / "r.json", "-a", ASSIGNMENT)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert report["cells"]["errors"] == [] and item(report, "naive_relu")["status"] == "pass"
+    assert [e["cell"] for e in report["cells"]["errors"]] == [2] and item(report, "naive_relu")["status"] == "pass"
+    add = item(report, "naive_add")
+    assert add["status"] == "fail" and "Cell 2, which defines `naive_add`, stopped at one of its own asserts (Not equal to tolerance" in add["feedback"]
+    assert "\n" not in add["feedback"] and "Mismatched elements" not in add["feedback"]

@@ -31,6 +31,9 @@ def test_feedback_names_the_defect(variant_reports):
     assert "gradient ascent" in feedback("update_gradient_ascent", "update_weights")
     assert "bias" in feedback("dense_activation_before_bias", "naive_dense")
     assert "below" in feedback("never_trained", "trained_model")
+    assert "Likely cause" not in feedback("never_trained", "trained_model")  # nothing it relies on failed
+    assert feedback("update_gradient_ascent", "trained_model").startswith("Likely cause: `update_weights` failed")
+    assert feedback("dense_activation_before_bias", "trained_model").startswith("Likely cause: `naive_dense` failed")
 
 
 def test_grading_twice_gives_the_same_report(variant_reports):
