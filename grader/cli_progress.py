@@ -9,8 +9,6 @@ output as before.
 
 from __future__ import annotations
 
-import contextlib
-
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -42,13 +40,7 @@ class TerminalProgress:
                                    f"{item.score:g}/{item.max_score:g}", highlight=False)
 
 
-@contextlib.contextmanager
-def terminal_progress(what: str, quiet: bool):
-    """The callback for one notebook's run, or None when nobody is watching (a pipe, `--quiet`)."""
+def terminal_console(quiet: bool) -> Console | None:
+    """Where progress is drawn: stderr when it is a terminal and not `--quiet`; else None (nothing extra)."""
     console = Console(stderr=True)
-    if quiet or not console.is_terminal:
-        yield None
-        return
-    progress = TerminalProgress(console, what)
-    with progress.bar:
-        yield progress
+    return None if quiet or not console.is_terminal else console
