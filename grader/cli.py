@@ -346,8 +346,12 @@ def export_student_command(
     except (UnknownAssignment, RubricError, BundleError) as exc:
         _fail(str(exc))
         raise typer.Exit(2)
-    typer.echo(f"student bundle of {assignment} in {directory} (rubric {rubric.relative_to(directory)}); "
-               f"students run: pip install -e {directory} && grade NOTEBOOK -a {assignment}")
+    from .student import wheel_name
+
+    wheel = directory / wheel_name(load_assignment(assignment))
+    typer.echo(f"student bundle of {assignment} in {directory} (rubric {rubric.relative_to(directory)}) and as one file, {wheel}; "
+               f"students run: pip install {wheel.name}, then in their notebook %load_ext grader and %check ITEM "
+               f"(or grade NOTEBOOK -a {assignment}); see {directory / 'README.md'}")
 
 
 SUBCOMMANDS = ("validate", "export-student")

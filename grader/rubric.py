@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+# beside the package in a checkout or a student bundle's directory; inside it when a bundle's wheel is installed
+ASSIGNMENTS_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "assignments", Path(__file__).resolve().parent / "assignments")
+                        if d.is_dir()), Path(__file__).resolve().parent.parent / "assignments")
 RUBRIC_FILE = "rubric.toml"
 ANSWERS_FILE = "expected.json"  # present in a student bundle only
 
