@@ -188,3 +188,51 @@ def test_check_lines_left_in_a_submission_do_nothing_when_graded_and_old_asserts
     add = item(report, "naive_add")
     assert add["status"] == "fail" and "Cell 2, which defines `naive_add`, stopped at one of its own asserts (Not equal to tolerance" in add["feedback"]
     assert "\n" not in add["feedback"] and "Mismatched elements" not in add["feedback"]
+
+
+def notebook_page(nb: nbformat.NotebookNode) -> str:
+    """An executed notebook as a page: each cell's code, then its outputs as a notebook front end shows them."""
+    from html import escape
+
+    parts = []
+    for number, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        parts.append(f'<div class="cell"><div class="prompt">In [{number + 1}]:</div><pre class="input">{escape(cell.source)}</pre>')
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/html" in data:
+                parts.append(f'<div class="output">{data["text/html"]}</div>')
+            elif "text/plain" in data or "text" in output:
+                parts.append(f'<pre class="output">{escape(data.get("text/plain") or output.get("text", ""))}</pre>')
+        parts.append("</div>")
+    style = ("body{font:14px system-ui;margin:1em 2em} .cell{margin:1em 0} .prompt{color:#303f9f;font:12px monospace}"
+             " pre.input{background:#f5f5f5;border:1px solid #e0e0e0;padding:.5em}")
+    return f'<!DOCTYPE html><html><head><meta charset="utf-8"><style>{style}</style></head><body>{"".join(parts)}</body></html>'
+
+
+@pytest.mark.kernel
+def test_a_notebook_page_shows_the_failing_item_with_expected_and_actual(tmp_path):
+    """Headless Chromium on a notebook page whose `%check` output shows a failing item: expected against actual, marked."""
+    import html
+    import re
+
+    from test_feedback import chromium
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import numpy as np\ndef naive_relu(x):\n    return np.abs(x)  # wrong: |x|, not max(x, 0)"),
+                nbformat.v4.new_code_cell("%load_ext grader"),
+                nbformat.v4.new_code_cell(f"%check -a {ASSIGNMENT} naive_relu")]
+    in_notebook_verdicts(nb)
+    page = tmp_path / "notebook.html"
+    page.write_text(notebook_page(nb), encoding="utf-8")
+    dom = chromium(page, tmp_path / "profile-dom", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    section = re.search(r'<section class="item fail".*?</section>', dom.stdout, re.S)
+    assert section, dom.stdout[-3000:]
+    text = html.unescape(section.group(0))
+    assert "naive_relu" in text and "wrong values" in text
+    assert "expected (" in text and "your code gave (" in text and 'class="diff"' in text
+    assert "fresh top-to-bottom run" in html.unescape(dom.stdout)
+    shot = tmp_path / "notebook.png"
+    proc = chromium(page, tmp_path / "profile-shot", "--window-size=1000,1400", f"--screenshot={shot}")
+    assert proc.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 30_000, proc.stderr[-2000:]
+    print(f"screenshot: {shot}")
