@@ -14,8 +14,6 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from .batch import Progress as BatchProgress
 from .batch import MissingReports, Shard, collect, report_names, run_batch, similarity
@@ -35,6 +33,8 @@ from .report import Report, report_schema
 from .rubric import Assignment, RubricError, UnknownAssignment, assignment_ids, load_assignment
 from .secret import PUBLIC_ENV
 
+# Everything else is imported where a command uses it: `grade NOTEBOOK` never pays for matplotlib
+# (--html), the batch machinery, the gradebook or the validator (see benchmarks/bench_startup.py).
 app = typer.Typer(add_completion=False, help="Grade a Jupyter notebook against an assignment's rubric.")
 
 _STYLE = {"pass": "green", "fail": "red", "error": "red", "missing": "yellow", "manual": "cyan"}
@@ -57,6 +57,10 @@ def _fail(sentence: str) -> None:
 
 
 def _print_report(report: Report, console: Console) -> None:
+    from rich.table import Table
+
+    from .student import summary_line
+
     if report.status != "graded":
         console.print(f"[red]{report.status}[/]: {escape(report.reason or '')}")
         return
@@ -120,8 +124,39 @@ def grade(
     protocol_schema: bool = typer.Option(False, "--protocol-schema", help="Print the JSON Schema of the probe protocol's messages and exit."),
 ) -> None:
     """Grade a notebook and print a per-item summary, or grade a batch into --out."""
+    one = notebooks and len(notebooks) == 1 and out is None and not (schema or rubric_schema or protocol_schema) and notebooks[0].is_file()
+    progress = _watching(notebooks[0], quiet) if one else None  # on a terminal, the first line before anything is imported
+    try:
+        _grade(notebooks, assignment, json_path, out, workers, executor, scheduler, warm, cell_timeout, timeout, memory_limit,
+               overrides, schema, rubric_schema, html, html_dir, output_format, results, quiet, fail_under, public_seed,
+               protocol_schema, progress)
+    finally:
+        if progress is not None:
+            progress.bar.stop()
+
+
+def _watching(notebook: Path, quiet: bool):
+    from .cli_progress import TerminalProgress, terminal_console
+
+    console = terminal_console(quiet)
+    if console is None:
+        return None
+    progress = TerminalProgress(console, str(notebook))
+    progress.bar.start()
+    return progress
+
+
+def _grade(notebooks, assignment, json_path, out, workers, executor, scheduler, warm, cell_timeout, timeout, memory_limit,
+           overrides, schema, rubric_schema, html, html_dir, output_format, results, quiet, fail_under, public_seed,
+           protocol_schema, progress) -> None:
+    from .grade import AmbiguousAssignment, grade_notebook
+    from .overrides import OverridesError, apply_overrides, read_overrides
+    from .rubric import Assignment, RubricError, UnknownAssignment
+
     if schema or rubric_schema or protocol_schema:
         from .probes.protocol import protocol_schema as protocol_text
+
+        from .report import report_schema
 
         typer.echo(report_schema() if schema else protocol_text() if protocol_schema else Assignment.schema_json_text())
         raise typer.Exit(0)
@@ -142,7 +177,9 @@ def grade(
             _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides, html_dir, warm,
                    BatchPlace(shard, merge, image, volume))
             raise typer.Exit(0)
-        report = grade_notebook(notebooks[0], assignment, **limits)
+        report = grade_notebook(notebooks[0], assignment, progress=progress, **limits)
+        if progress is not None:
+            progress.bar.stop()  # the live line goes before the summary is printed
         if entries and report.status == "graded":
             report = apply_overrides(report, entries, overrides)
     except (UnknownAssignment, AmbiguousAssignment, RubricError, OverridesError, UsageError, OutLocked, MissingReports, ClusterError) as exc:
@@ -158,6 +195,8 @@ def grade(
         results.parent.mkdir(parents=True, exist_ok=True)
         results.write_text(to_gradescope(report, hidden_visibility=hidden_visibility).to_json() + "\n", encoding="utf-8")
     if html is not None:
+        from .render import render_html
+
         html.write_text(render_html(report, _cell_sources(report)), encoding="utf-8")
     if report.status == "rejected":
         _fail(report.reason)
@@ -186,6 +225,8 @@ def _bar(text: str | None):
 
 def _cell_sources(report: Report) -> list[str] | None:
     """The submission's cell sources, to show each item's code on its feedback page."""
+    from .notebook import NotebookRejected, load
+
     try:
         return [cell.source for cell in load(Path(report.submission.path)).nb.cells]
     except (NotebookRejected, OSError):
@@ -258,6 +299,8 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
 
 
 def _print_summary(summary, pairs, out: Path, console: Console) -> None:
+    from rich.table import Table
+
     console.print(f"[bold]{summary.graded} graded, {summary.rejected} refused, {summary.failed} failed[/] — reports in {escape(str(out))}")
     table = Table("item", "pass rate", show_header=True, header_style="bold")
     for item, rate in summary.pass_rates.items():
@@ -288,6 +331,9 @@ def validate_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Keep the reports of the solution and the examples here."),
 ) -> None:
     """The solution must earn full marks; each known-wrong example must lose exactly the items it lists."""
+    from .rubric import RubricError, UnknownAssignment, assignment_ids, load_assignment
+    from .validate import validate
+
     try:
         chosen = [load_assignment(a) for a in (assignments or assignment_ids())]
     except (UnknownAssignment, RubricError) as exc:
@@ -319,13 +365,20 @@ def export_student_command(
     directory: Path = typer.Argument(..., help="Where to write the bundle (created)."),
 ) -> None:
     """Write a bundle that grades the public checks only and holds no reference solution code."""
+    from .rubric import RubricError, UnknownAssignment, load_assignment
+    from .student import BundleError, export_student
+
     try:
         rubric = export_student(load_assignment(assignment), directory)
     except (UnknownAssignment, RubricError, BundleError) as exc:
         _fail(str(exc))
         raise typer.Exit(2)
-    typer.echo(f"student bundle of {assignment} in {directory} (rubric {rubric.relative_to(directory)}); "
-               f"students run: pip install -e {directory} && grade NOTEBOOK -a {assignment}")
+    from .student import wheel_name
+
+    wheel = directory / wheel_name(load_assignment(assignment))
+    typer.echo(f"student bundle of {assignment} in {directory} (rubric {rubric.relative_to(directory)}) and as one file, {wheel}; "
+               f"students run: pip install {wheel.name}, then in their notebook %load_ext grader and %check ITEM "
+               f"(or grade NOTEBOOK -a {assignment}); see {directory / 'README.md'}")
 
 
 tools.command("review")(review_command)  # grader/cli_review.py

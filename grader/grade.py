@@ -24,6 +24,8 @@ from .kernel.sandbox import available as available_isolation
 from .kernel.pool import KernelPool
 from .kernel.session import KernelSession, KernelSpec, Limits, ProbeCall, RunResult
 from .probes.registry import run_request, ships
+from .progress import ItemJudged
+from .causes import name_causes
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
 from .rubric import Assignment, Item, assignment_ids, load_assignment
@@ -161,11 +163,11 @@ def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path], prel
                            readable=[DATA_DIR, SHIMS, *map(Path, datasets.values())])
 
 
-def _run(nb, spec: KernelSpec, probes: list, captures: dict, pool: KernelPool | None, ahead: bool) -> RunResult:
+def _run(nb, spec: KernelSpec, probes: list, captures: dict, pool: KernelPool | None, ahead: bool, progress=None) -> RunResult:
     """One fresh kernel in one fresh working directory: from the pool, started ahead, or started now."""
     if pool is not None:
         return pool.run(spec, nb, probes, captures, ahead=ahead)
-    return asyncio.run(KernelSession(spec).run(nb, probes, captures))
+    return asyncio.run(KernelSession(spec).run(nb, probes, captures, progress=progress))
 
 
 def _lost_with_cell(result: ItemResult, item: Item, evidence: Evidence, removed: dict) -> ItemResult:
@@ -184,7 +186,7 @@ def _lost_with_cell(result: ItemResult, item: Item, evidence: Evidence, removed:
 def grade_submission(submission: Submission, assignment: Assignment, *, detected: bool = False,
                      cell_timeout: float | None = None, notebook_timeout: float | None = None,
                      memory_mb: int | None = None, hidden: list[str] = (), pool: KernelPool | None = None,
-                     ahead: bool | int = True, preload: list[str] | None = None) -> Report:
+                     ahead: bool | int = True, preload: list[str] | None = None, progress=None) -> Report:
     """Grade one loaded submission; with a `pool`, its kernel may have been started ahead (and, with `ahead`, the next one is)."""
     started = time.monotonic()
     nb = prepare(submission.nb)
@@ -203,7 +205,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
     spec = kernel_spec(assignment, limits, [submission.path.resolve().parent, *map(Path, hidden)], preload)
     removed: dict[int, CellError] = {}
     for attempt in range(MAX_RERUNS + 1):
-        result = _run(_without(nb, removed), spec, after_notebook, captures, pool, ahead)
+        result = _run(_without(nb, removed), spec, after_notebook, captures, pool, ahead, progress)
         if result.kernel_died_at is None or attempt == MAX_RERUNS:
             break
         dead = next(r for r in result.cells if r.index == result.kernel_died_at)
@@ -231,6 +233,9 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         flags = [signal for key in keys for signal in result.signals.get(key, [])]
         trips = sum(result.round_trips.get(key, 0) for key in keys)
         items.append(_lost_with_cell(judged, item, evidence, removed).model_copy(update={"flags": flags, "round_trips": trips or None}))
+        if progress is not None:
+            progress(ItemJudged(items[-1]))
+    items = name_causes(items, assignment)
     tampering = [TamperSignal(item=None if key == "notebook" else key.split("#")[0], what=what)
                  for key, whats in result.signals.items() for what in whats]
     report = Report(

@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+# beside the package in a checkout or a student bundle's directory; inside it when a bundle's wheel is installed
+ASSIGNMENTS_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "assignments", Path(__file__).resolve().parent / "assignments")
+                        if d.is_dir()), Path(__file__).resolve().parent.parent / "assignments")
 ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS_DIR"  # another folder of assignments (a copied, edited rubric; tests)
 
 
@@ -125,6 +127,8 @@ class Item(_Strict):
     feedback: Literal["first", "all"] = Field(default="first", description="the feedback gives the first failed check's reason, or every one's")
     timeout_s: float | None = Field(default=None, gt=0)
     public: bool = Field(default=True, description="students' bundles grade this item's public checks; `false` hides the whole item")
+    depends_on: list[str] = Field(default_factory=list, description="items whose objects the notebook uses to answer this one (its own "
+                                  "training uses its own layers): when one of them fails too, the feedback names it as the likely cause")
 
     @field_validator("kind")
     @classmethod

@@ -185,7 +185,7 @@ requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
 
 [project]
-name = "grader-student-{id}"
+name = "grader-bundle-{id}"
 version = "{version}"
 description = "Public checks of {id}, for students (no reference solution inside)"
 requires-python = ">=3.10"
@@ -198,15 +198,25 @@ grade = "grader.cli:main"
 include = ["grader*"]
 
 [tool.setuptools.package-data]
-grader = ["data/*.npz", "data/*.md", "shims/**/*.py"]
+grader = ["data/*.npz", "data/*.md", "shims/**/*.py", "assignments/*/*.toml", "assignments/*/*.json"]
 """
 
 README = """# {title}: public checks
 
-Grade your notebook before you submit it:
+Check your work while you write it, in your notebook (JupyterLab, Notebook, VS Code, Colab):
+
+```python
+!pip install ./{wheel}
+%load_ext grader
+%check naive_relu          # one item; `%check` alone checks every item you have defined so far
+```
+
+`%check` runs the item's public checks on your notebook's objects as they
+are now: a preview. Your grade comes from a fresh top-to-bottom run of the
+notebook, which you can do here too, before you submit:
 
 ```sh
-pip install -e .          # once, in this directory
+pip install ./{wheel}      # or, in this directory: pip install -e .
 grade YOUR_NOTEBOOK.ipynb -a {id} --html feedback.html
 ```
 
@@ -216,11 +226,45 @@ right: the score you get may be lower than the one you see.
 """
 
 
-def export_student(assignment: Assignment, out: Path, *, answers: dict[str, dict] | None = None) -> Path:
+def wheel_name(assignment: Assignment) -> str:
+    """The file name `pip wheel` gives the bundle's project (PEP 427: `-` in the name becomes `_`)."""
+    return f"grader_bundle_{assignment.id.replace('-', '_')}-{__version__}-py3-none-any.whl"
+
+
+def build_wheel(out: Path) -> Path:
+    """Build the bundle in `out` as one wheel (the rubric and stored answers inside the package), offline.
+
+    The wheel is built from a staging copy where `assignments/` sits inside
+    the package, so an installed bundle finds it (`grader.rubric.ASSIGNMENTS_DIR`);
+    `pip wheel --no-deps --no-build-isolation` needs no network.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="grader-wheel-") as tmp:
+        stage = Path(tmp) / "bundle"
+        shutil.copytree(out / "grader", stage / "grader", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(out / "assignments", stage / "grader" / "assignments")
+        shutil.copy(out / "pyproject.toml", stage / "pyproject.toml")
+        shutil.copy(out / "README.md", stage / "README.md")
+        built = Path(tmp) / "dist"
+        proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                               "--quiet", "-w", str(built), str(stage)], capture_output=True, text=True)
+        wheels = sorted(built.glob("*.whl"))
+        if proc.returncode != 0 or len(wheels) != 1:
+            raise BundleError(f"building the bundle's wheel failed: {(proc.stderr or proc.stdout).strip()[-500:]}")
+        target = out / wheels[0].name
+        shutil.move(str(wheels[0]), target)
+    return target
+
+
+def export_student(assignment: Assignment, out: Path, *, answers: dict[str, dict] | None = None, wheel: bool = True) -> Path:
     """Write the student bundle of an assignment into `out`; return the bundled rubric's path.
 
     The reference's answers to the public checks are computed here (or
-    taken from `answers`, keyed by item) and stored as data.
+    taken from `answers`, keyed by item) and stored as data. With `wheel`,
+    the bundle is also built as one wheel in `out` (`build_wheel`).
     """
     from .checks import KINDS
     from .grade import reference_answers
@@ -253,8 +297,10 @@ def export_student(assignment: Assignment, out: Path, *, answers: dict[str, dict
     (out / "pyproject.toml").write_text(PYPROJECT.format(id=assignment.id, version=__version__, dependencies=dependencies), encoding="utf-8")
     hidden_text = (f"Your instructor also runs {hidden.items} hidden items and {hidden.checks} hidden checks."
                    if hidden.items or hidden.checks else "Your instructor runs the same checks.")
-    (out / "README.md").write_text(README.format(title=assignment.title, id=assignment.id, public=len(public.items), hidden=hidden_text),
-                                   encoding="utf-8")
+    (out / "README.md").write_text(README.format(title=assignment.title, id=assignment.id, public=len(public.items), hidden=hidden_text,
+                                                 wheel=wheel_name(assignment)), encoding="utf-8")
+    if wheel:
+        build_wheel(out)
     return target / RUBRIC_FILE
 
 

@@ -71,6 +71,17 @@ def grade_all(jobs: dict[str, tuple[Path, tuple[str, ...]]], out_dir: Path) -> d
     return {name: report for name, (proc, report) in results.items()}
 
 
+@pytest.fixture(scope="session")
+def variant_reports(tmp_path_factory):
+    """The single-defect variants of the walkthrough (tests/variants.py), each graded once, and the base twice."""
+    from variants import write_all
+
+    notebooks = write_all(tmp_path_factory.mktemp("variants"))
+    jobs = {name: (path, ("-a", "dlwp-ch2")) for name, path in notebooks.items()}
+    jobs["base_again"] = (notebooks["base"], ("-a", "dlwp-ch2"))
+    return grade_all(jobs, tmp_path_factory.mktemp("variant-reports"))
+
+
 def item(report: dict, item_id: str) -> dict:
     return next(i for i in report["items"] if i["id"] == item_id)
 

@@ -48,6 +48,8 @@ def test_lab01_fails_sequential_and_trained_model(real_reports):
     assert "return" in sequential["feedback"]
     trained = next(i for i in report["items"] if i["id"] == "trained_model")
     assert "512" in trained["feedback"]
+    # the cause is the notebook's own NaiveSequential, not missing training: the feedback says so, not "train with fit()"
+    assert trained["feedback"].startswith("Likely cause: `naive_sequential` failed") and "fit()" not in trained["feedback"]
 
 
 def test_feedback_never_holds_a_traceback(real_reports):

@@ -85,3 +85,43 @@ def test_an_item_that_needs_reference_code_cannot_be_public(tmp_path):
     assert not (tmp_path / "b").exists()
     public, hidden, per_item = public_part(assignment)
     assert [i.id for i in public.items] == PUBLIC and hidden.points == 10
+
+
+SELF_CHECK = """
+import json, numpy as np, grader
+from grader import check
+def naive_relu(x):
+    return np.maximum(x, 0)
+def naive_add(x, y):
+    return x - y
+results = check(namespace=globals())  # the bundle's one assignment, its stored answers
+print(json.dumps({"file": grader.__file__, "results": [r.as_dict() for r in results]}))
+"""
+
+
+@pytest.mark.kernel
+def test_the_wheel_installs_offline_and_checks_in_a_notebook_s_namespace(bundle, tmp_path):
+    """One file: `pip install` it with no index into a fresh venv; `check` there uses the stored answers."""
+    import zipfile
+
+    wheels = list(bundle.glob("grader_bundle_dlwp_ch2-*.whl"))
+    assert len(wheels) == 1
+    names = zipfile.ZipFile(wheels[0]).namelist()
+    assert "grader/assignments/dlwp-ch2/expected.json" in names and "grader/selfcheck.py" in names
+    assert not any(n.startswith("reference/") or "/reference/" in n for n in names)
+    readme = (bundle / "README.md").read_text()
+    assert f"!pip install ./{wheels[0].name}\n%load_ext grader\n%check naive_relu" in readme
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    install = subprocess.run([str(python), "-m", "pip", "install", "--no-index", "--no-deps", "--quiet", str(wheels[0])],
+                             capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr[-2000:]
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PYTHONPATH"}
+    run = subprocess.run([str(python), "-c", SELF_CHECK], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["file"].startswith(str(venv))
+    got = {r["item"]: r for r in out["results"]}
+    assert got["naive_relu"]["status"] == "pass" and got["naive_relu"]["feedback"] == "All public checks passed."
+    assert got["naive_add"]["status"] == "fail" and got["naive_add"]["assignment"] == "dlwp-ch2"

@@ -15,6 +15,7 @@ from typing import ClassVar
 import nbformat
 
 from ..anchors import Anchor
+from ..causes import cell_raised
 from ..compare import Outcome
 from ..data import dataset_paths
 from ..notebook import bound_names
@@ -207,5 +208,5 @@ def cell_error_note(item: Item, evidence: Evidence, feedback: str) -> str:
             if names:
                 name = next((n for n in names if f"`{n}`" in feedback), names[0])
                 how = "mentions" if mention else "defines"
-                return f" Cell {error.cell}, which {how} `{name}`, raised {error.ename}: {error.evalue}"
+                return cell_raised(error.cell, how, name, error.ename, error.evalue)
     return ""

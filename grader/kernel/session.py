@@ -29,6 +29,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from ..probes.context import Forged, KernelGone, ProbeTimeout
+from ..progress import CellStarted, ProbeStarted, first_line
 from ..probes.executor import KernelExecutor, answers_in, install_cell
 from ..lifetime import kernel_preexec
 from . import processes, sandbox
@@ -169,6 +170,7 @@ class KernelSession:
         self._stopped = False
         self._agent_ready = False
         km = self._kernel_manager()  # None: nbclient makes a plain one at start
+        self.progress = None  # optional grader.progress callback: cells and probes as they start
         self.nb = nbformat.v4.new_notebook()
         self.client = _CappedClient(
             self.nb,
@@ -319,7 +321,8 @@ class KernelSession:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def run(self, nb: nbformat.NotebookNode, probes: list[ProbeCall],
-                  captures: dict[int, list[ProbeCall]] | None = None, *, asked: float | None = None) -> RunResult:
+                  captures: dict[int, list[ProbeCall]] | None = None, *, asked: float | None = None,
+                  progress=None) -> RunResult:
         """Run the notebook, the `captures` right after their cells, then the `probes`; then stop.
 
         `asked` (time.monotonic()) is when the caller asked for a kernel: the run says
@@ -327,6 +330,7 @@ class KernelSession:
         """
         asked = time.monotonic() if asked is None else asked
         result = RunResult()
+        self.progress = progress or self.progress
         try:
             if self.started_at is None:
                 try:
@@ -367,9 +371,12 @@ class KernelSession:
     async def _run_cells(self, result: RunResult, captures: dict[int, list[ProbeCall]]) -> None:
         start = time.monotonic()
         deadline = start + self.limits.notebook_timeout
+        runnable = [i for i, c in enumerate(self.nb.cells) if c.cell_type == "code" and c.source.strip()]
         for index, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
+            if self.progress is not None:
+                self.progress(CellStarted(runnable.index(index) + 1, len(runnable), index, first_line(cell.source)))
             remaining = deadline - time.monotonic()
             if remaining <= 0 or result.dead:
                 result.cells.append(CellRecord(index, "not_run"))
@@ -417,7 +424,9 @@ class KernelSession:
         """Each probe runs in the grader's process (a worker thread); only its operations reach the kernel."""
         start = time.monotonic()
         loop = asyncio.get_running_loop()
-        for probe in probes:
+        for position, probe in enumerate(probes, 1):
+            if self.progress is not None:
+                self.progress(ProbeStarted(probe.key.split("#")[0], position, len(probes)))
             if result.dead:
                 result.probe_failures[probe.key] = "the kernel had died before this item could be checked"
                 continue
