@@ -14,6 +14,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
 
 from .batch import Progress as BatchProgress
 from .batch import MissingReports, Shard, collect, report_names, run_batch, similarity
@@ -129,7 +131,7 @@ def grade(
     try:
         _grade(notebooks, assignment, json_path, out, workers, executor, scheduler, warm, cell_timeout, timeout, memory_limit,
                overrides, schema, rubric_schema, html, html_dir, output_format, results, quiet, fail_under, public_seed,
-               protocol_schema, progress)
+               protocol_schema, progress, hidden_visibility=hidden_visibility, shard=shard, merge=merge, image=image, volume=volume)
     finally:
         if progress is not None:
             progress.bar.stop()
@@ -148,7 +150,7 @@ def _watching(notebook: Path, quiet: bool):
 
 def _grade(notebooks, assignment, json_path, out, workers, executor, scheduler, warm, cell_timeout, timeout, memory_limit,
            overrides, schema, rubric_schema, html, html_dir, output_format, results, quiet, fail_under, public_seed,
-           protocol_schema, progress) -> None:
+           protocol_schema, progress, *, hidden_visibility, shard, merge, image, volume) -> None:
     from .grade import AmbiguousAssignment, grade_notebook
     from .overrides import OverridesError, apply_overrides, read_overrides
     from .rubric import Assignment, RubricError, UnknownAssignment
