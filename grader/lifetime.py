@@ -122,6 +122,7 @@ def worker_started(parent: int) -> None:
     die_with_parent(signal.SIGTERM, parent)
     # kernels' working directories go in a scratch directory of this worker's own, removed when it stops
     _scratch = Path(tempfile.mkdtemp(prefix=f"grader-worker-{os.getpid()}-"))
+    _scratch.chmod(0o711)  # a kernel that runs as a user of its own must reach its working directory in here (not list it)
     tempfile.tempdir = str(_scratch)
     # at a normal exit too, after the kernel pool has stopped its kernels (its finalizer has priority 10)
     util.Finalize(None, shutil.rmtree, args=(str(_scratch),), kwargs={"ignore_errors": True}, exitpriority=1)
