@@ -47,7 +47,9 @@ def test_dnn_backprop_sample(tf_reports):
     # metric.reset_states() (Keras 2) costs nothing: the loop ran to the end under tf-keras
     assert report["cells"]["errors"] == []
     # the problem-1 example (100 epochs of numerical differentiation) is the only cell cut short
-    assert report["cells"]["timed_out"] == [3]
+    # the Problem-1 cell trains for 36-50 s against the rubric's 40 s cell limit, depending on the machine; no item uses
+    # it, and the limit itself is tested in test_kernel.py: here it is either cut or finished, never an error
+    assert report["cells"]["timed_out"] in ([], [3])
     # unscaled inputs on the grader's SVHN stand-in: the model is stuck on the commonest class
     svhn = item(report, "svhn_training")
     assert svhn["status"] == "fail" and "stuck on one class" in svhn["feedback"] and "unscaled" in svhn["feedback"]

@@ -259,47 +259,13 @@ class KernelSession:
                 raise
         self.ready_at = time.monotonic()
 
-    async def _abandon(self, km) -> None:
-        """Stop a kernel that did not start in its sandbox, and everything it started; empty its working directory."""
+    async def _shut_down(self, km) -> None:
+        """Stop the kernel `km`, its client, its process group and every process it was seen to start."""
         if self._monitor is not None:
             self._monitor.cancel()
             self._monitor = None
         if self.pid:
-            self.tracked.update(processes.descendants(self.pid))
-        pgid = getattr(getattr(km, "provisioner", None), "pgid", None)
-        try:
-            if km.has_kernel:
-                await km.shutdown_kernel(now=True)
-        except Exception:
-            pass
-        try:
-            await km.cleanup_resources()
-        except Exception:
-            pass
-        if self.client.kc is not None:
-            self.client.kc.stop_channels()
-            self.client.kc = None
-        self.client.km = None
-        processes.kill_all(self.tracked)
-        processes.kill_group(pgid)
-        self.tracked, self.pid = {}, None
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        os.mkdir(self.workdir, 0o700)
-
-    async def alive(self) -> bool:
-        km = self.client.km
-        return not self._stopped and km is not None and await km.is_alive()
-
-    async def stop(self) -> None:
-        """Stop the kernel and every process it started; remove its working directory. Safe to call twice."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._monitor is not None:
-            self._monitor.cancel()
-        if self.pid:
             self.tracked.update(processes.descendants(self.pid))  # last look before the kernel goes
-        km = self.client.km
         pgid = getattr(getattr(km, "provisioner", None), "pgid", None)
         if km is not None:
             try:
@@ -316,6 +282,25 @@ class KernelSession:
             self.client.kc = None
         processes.kill_all(self.tracked)
         processes.kill_group(pgid)
+
+    async def _abandon(self, km) -> None:
+        """Stop a kernel that did not start in its sandbox, and everything it started; empty its working directory."""
+        await self._shut_down(km)
+        self.client.km = None
+        self.tracked, self.pid = {}, None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        os.mkdir(self.workdir, 0o700)
+
+    async def alive(self) -> bool:
+        km = self.client.km
+        return not self._stopped and km is not None and await km.is_alive()
+
+    async def stop(self) -> None:
+        """Stop the kernel and every process it started; remove its working directory. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self._shut_down(self.client.km)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def run(self, nb: nbformat.NotebookNode, probes: list[ProbeCall],
