@@ -362,6 +362,8 @@ class KernelSession:
             began = time.monotonic()
             try:
                 reply = await self._execute(cell, index, min(self.limits.cell_timeout, remaining))
+                if self.memory_exceeded:  # the watch stopped the kernel during this cell, whatever reply came back
+                    raise DeadKernelError("stopped at its memory limit")
             except DeadKernelError:
                 result.kernel_died_at, result.dead = index, True
                 if self.memory_exceeded:
