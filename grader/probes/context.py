@@ -226,19 +226,23 @@ class Context:
         """An attribute of any name (`__name__` included, which `handle.name` syntax keeps for Python)."""
         return Handle(self, handle._id, handle._path + ({"attr": name},))
 
-    def read(self, during: str, handle: Handle) -> Handle:
-        """Evaluate an attribute path as code under test (a property may raise: a StudentError says so)."""
+    @contextlib.contextmanager
+    def _under_test(self, during: str):
+        """Code under test runs inside: what fails there is its error (a StudentError saying `during`), not the probe's."""
         try:
-            return self.get(handle)
+            yield
         except OperationFailed as exc:
             raise StudentError(during, exc.ename, exc.evalue) from None
 
+    def read(self, during: str, handle: Handle) -> Handle:
+        """Evaluate an attribute path as code under test (a property may raise)."""
+        with self._under_test(during):
+            return self.get(handle)
+
     def elements(self, during: str, handle: Handle) -> list[Handle]:
         """The elements of a sequence the code under test gives (reading it may raise)."""
-        try:
+        with self._under_test(during):
             return self.items(handle)
-        except OperationFailed as exc:
-            raise StudentError(during, exc.ename, exc.evalue) from None
 
     def value_or(self, handle: Handle, default=None):
         try:
@@ -274,11 +278,9 @@ class Context:
         return Handle(self, int(answer["spy"])), Handle(self, int(answer["log"]))
 
     def _call(self, during: str, fn: Handle, args, kwargs, fetch: bool) -> dict:
-        try:
+        with self._under_test(during):
             return self._send(p.Call(target=fn.target, args=[wire(a) for a in args],
                                      kwargs={k: wire(v) for k, v in kwargs.items()}, fetch=fetch))
-        except OperationFailed as exc:
-            raise StudentError(during, exc.ename, exc.evalue) from None
 
     def call(self, during: str, fn: Handle, *args, **kwargs) -> Handle:
         """Call code under test; if it raises, the probe stops with a StudentError."""

@@ -16,18 +16,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Step(_Wire):
-    """One step from a handle to a part of it: an attribute or an item."""
-
-    attr: str | None = None
-    item: Any = None
 
 
 class Target(_Wire):
@@ -171,5 +164,3 @@ def protocol_schema() -> str:
     """JSON Schema of a request and of the envelope an answer comes in."""
     return json.dumps({"request": Request.model_json_schema(), "envelope": Envelope.model_json_schema()}, indent=2)
 
-
-OPERATION = TypeAdapter(Operation)
