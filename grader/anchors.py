@@ -363,8 +363,8 @@ def _candidate(nb: nbformat.NotebookNode, item: "Item", question, cell: int) -> 
     return wording, shown
 
 
-def note_how_found(result: "ItemResult", anchors: list[Anchor]) -> "ItemResult":
-    """Say in the feedback (and in `found`) which questions were found by their answers, not their words."""
+def how_found_notes(anchors: list[Anchor]) -> list[str]:
+    """Sentences for the feedback: each question found by its answer's code and place, not its words, and which cell it took."""
     notes = []
     for anchor in anchors:
         if anchor.by == "meaning":
@@ -372,8 +372,4 @@ def note_how_found(result: "ItemResult", anchors: list[Anchor]) -> "ItemResult":
                    else "since it asks nearly the same words")
             notes.append(f"The question “{anchor.text}” is not in the notebook in these words: the grader took cell "
                          f"{anchor.question} for it, where the sheet asks it, {why}.")
-    if notes:
-        result.feedback = " ".join([result.feedback, *notes]).strip()
-        if result.found is not None:
-            result.found.anchored_by = "meaning"
-    return result
+    return notes

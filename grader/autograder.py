@@ -360,8 +360,7 @@ def run(root: Path, *, cgroup: Path | None = None, env: dict[str, str] | None = 
         from .render import render_html
 
         view = student_view(report, assignment)
-        cells = [c.source for c in load(notebook).nb.cells] if report.status == "graded" else None
-        page = render_html(view, cells)
+        page = render_html(view)
         write_atomic(results_dir / "feedback.html", page)
     except Exception as exc:  # the page is a courtesy; results.json is not
         print(f"run_autograder: no feedback page ({type(exc).__name__}: {exc})", file=sys.stderr)

@@ -33,7 +33,8 @@ from .notebook import NotebookRejected, load, named_modules
 from .regrade import keep_previous
 from .report import Report, SubmissionRef
 from .rubric import Assignment
-from .similarity import CodeUnit, SimilarPair, similar_pairs
+from .gradebook import Summary, summarise, write_gradebook
+from .similarity import CodeUnit, SimilarPair, similar_pairs, write_csv
 
 
 def collect(paths: Iterable[Path]) -> list[Path]:
@@ -254,19 +255,10 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
 
 
 def code_units(reports: dict[str, Report]) -> list[CodeUnit]:
-    """The code each submission wrote for each item: the cell where the item was found."""
-    units = []
-    for name, report in reports.items():
-        if report.status != "graded":
-            continue
-        try:
-            nb = load(Path(report.submission.path)).nb
-        except NotebookRejected:
-            continue
-        for item in report.items:
-            if item.found is not None and item.found.cell is not None and item.found.cell < len(nb.cells):
-                units.append(CodeUnit(name, item.id, (item.found.cell,), nb.cells[item.found.cell].source))
-    return units
+    """The code each submission wrote for each item: the source of the cell where it was found, as its report carries it."""
+    return [CodeUnit(name, item.id, (item.found.cell,), item.found.source)
+            for name, report in reports.items() if report.status == "graded"
+            for item in report.items if item.found is not None and item.found.cell is not None and item.found.source is not None]
 
 
 def similarity(reports: dict[str, Report], assignment: Assignment, threshold: float = 0.8) -> list[SimilarPair]:
@@ -274,3 +266,41 @@ def similarity(reports: dict[str, Report], assignment: Assignment, threshold: fl
     common = sorted({reference_source(item.reference) for item in assignment.items if item.reference})
     common += [(assignment.directory / name).read_text(encoding="utf-8") for name in assignment.common_code]
     return similar_pairs(code_units(reports), threshold=threshold, common=common)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a whole batch adds to its reports: the summary and the similar pairs (their files are in OUT)."""
+
+    summary: Summary
+    pairs: list[SimilarPair]
+
+
+def finish_batch(reports: dict[str, Report], paths: list[Path], assignment: Assignment, out: Path, overrides: list = (),
+                 overrides_path: Path | None = None, html_dir: Path | None = None) -> Finished:
+    """After every report is current: a person's scores over the grader's, feedback pages, grades.csv, similarity.csv.
+
+    Works on the reports in hand (the batch's), never on the notebooks or on
+    reports read back from disk; a report a person's score changes is written
+    again, with that score.
+    """
+    names = report_names(collect(paths))
+    by_file = {path.name: name for path, name in names.items()}
+    if overrides:
+        from .overrides import apply_overrides
+
+        for file_name, report in reports.items():
+            changed = apply_overrides(report.model_copy(deep=True), overrides, overrides_path)
+            if changed != report:
+                reports[file_name] = changed
+                write_atomic(out / by_file[file_name], changed.to_json() + "\n")
+    if html_dir is not None:
+        from .render import render_html
+
+        html_dir.mkdir(parents=True, exist_ok=True)
+        for file_name, report in reports.items():
+            write_atomic(html_dir / f"{Path(by_file[file_name]).stem}.html", render_html(report))
+    ids = write_gradebook(reports, out / "grades.csv", [i.id for i in assignment.items])
+    pairs = similarity(reports, assignment)
+    write_csv(pairs, out / "similarity.csv")
+    return Finished(summarise(reports, ids), pairs)

@@ -12,7 +12,7 @@ the cell that defines an item) is shown as one line, not its whole text.
 from __future__ import annotations
 
 from .report import ItemResult
-from .rubric import Assignment
+from .rubric import Item
 
 FAILED = ("fail", "error", "missing")
 WIDTH = 160
@@ -35,27 +35,18 @@ def cell_raised(cell: int, how: str, name: str, ename: str, evalue: str) -> str:
     return f" Cell {cell}, which {how} `{name}`, raised {one_line(ename, evalue)}" + ("" if evalue.rstrip().endswith((".", "…")) else ".")
 
 
-def name_causes(items: list[ItemResult], assignment: Assignment) -> list[ItemResult]:
-    """Each failing item that relies on another failing item says so first, without its now misleading hint."""
-    by_id = {item.id: item for item in items}
-    specs = {spec.id: spec for spec in assignment.items}
-    for result in items:
-        spec = specs.get(result.id)
-        if spec is None or result.status not in FAILED or not spec.depends_on:
-            continue
-        causes = [by_id[d] for d in spec.depends_on if d in by_id and by_id[d].status in FAILED]
-        if not causes:
-            continue
-        feedback = result.feedback
-        for hint in [c.hint for c in spec.checks] + [spec.hint]:
-            if hint and hint in feedback:
-                feedback = feedback.replace(hint, "").replace("  ", " ").strip()
-        names = ", ".join(f"`{c.id}`" for c in causes)
-        first = causes[0]
-        result.feedback = (f"Likely cause: {names} failed in this notebook too, and this item is judged on what the notebook "
-                           f"built with {'it' if len(causes) == 1 else 'them'} ({first.id}: {_short(first.feedback)}). "
-                           f"Fix {'it' if len(causes) == 1 else 'those'} first. {feedback[:1].upper() + feedback[1:]}").strip()
-    return items
+def with_causes(feedback: str, spec: Item, causes: list[ItemResult]) -> str:
+    """The feedback of an item that failed, led by the items it relies on that failed too, without its now misleading hints."""
+    if not causes:
+        return feedback
+    for hint in [c.hint for c in spec.checks] + [spec.hint]:
+        if hint and hint in feedback:
+            feedback = feedback.replace(hint, "").replace("  ", " ").strip()
+    names = ", ".join(f"`{c.id}`" for c in causes)
+    first = causes[0]
+    return (f"Likely cause: {names} failed in this notebook too, and this item is judged on what the notebook "
+            f"built with {'it' if len(causes) == 1 else 'them'} ({first.id}: {_short(first.feedback)}). "
+            f"Fix {'it' if len(causes) == 1 else 'those'} first. {feedback[:1].upper() + feedback[1:]}").strip()
 
 
 def _short(text: str, width: int = 120) -> str:

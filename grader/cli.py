@@ -8,45 +8,21 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
-from .batch import Progress as BatchProgress
-from .batch import MissingReports, Shard, collect, report_names, run_batch, similarity
-from .cli_cluster import CLUSTERS, BatchPlace, ClusterError, cluster_for, stopped_sentence
-from .lifetime import BatchStopped, OutLocked
-from .export.gradescope import Visibility, to_gradescope
-from .grade import AmbiguousAssignment, grade_notebook
-from .notebook import NotebookRejected, load
-from .student import BundleError, export_student, summary_line
-from .validate import validate
-from .cli_review import review_command
-from .atomic import write_atomic
-from .gradebook import summarise, write_gradebook
-from .similarity import write_csv
-from .overrides import OverridesError, apply_overrides, read_overrides
-from .report import Report, report_schema
-from .rubric import Assignment, RubricError, UnknownAssignment, assignment_ids, load_assignment
-from .secret import PUBLIC_ENV
+from .export.visibility import Visibility
 
 # Everything else is imported where a command uses it: `grade NOTEBOOK` never pays for matplotlib
 # (--html), the batch machinery, the gradebook or the validator (see benchmarks/bench_startup.py).
 app = typer.Typer(add_completion=False, help="Grade a Jupyter notebook against an assignment's rubric.")
 
 _STYLE = {"pass": "green", "fail": "red", "error": "red", "missing": "yellow", "manual": "cyan"}
-
-
-def render_html(report: Report, sources: list[str] | None) -> str:
-    """The feedback page; its module (matplotlib: 0.2 s) is imported only when a page is asked for, not by every batch worker."""
-    from .render import render_html as render
-
-    return render(report, sources)
 
 
 class UsageError(Exception):
@@ -58,7 +34,7 @@ def _fail(sentence: str) -> None:
     typer.echo(f"grade: {sentence}", err=True)
 
 
-def _print_report(report: Report, console: Console) -> None:
+def _print_report(report, console: Console) -> None:
     from rich.table import Table
 
     from .student import summary_line
@@ -151,9 +127,13 @@ def _watching(notebook: Path, quiet: bool):
 def _grade(notebooks, assignment, json_path, out, workers, executor, scheduler, warm, cell_timeout, timeout, memory_limit,
            overrides, schema, rubric_schema, html, html_dir, output_format, results, quiet, fail_under, public_seed,
            protocol_schema, progress, *, hidden_visibility, shard, merge, image, volume) -> None:
-    from .grade import AmbiguousAssignment, grade_notebook
+    from .batch import MissingReports
+    from .cli_cluster import BatchPlace, ClusterError, stopped_sentence
+    from .grade import AmbiguousAssignment, grade_path
+    from .lifetime import BatchStopped, OutLocked
     from .overrides import OverridesError, apply_overrides, read_overrides
     from .rubric import Assignment, RubricError, UnknownAssignment
+    from .secret import PUBLIC_ENV
 
     if schema or rubric_schema or protocol_schema:
         from .probes.protocol import protocol_schema as protocol_text
@@ -179,27 +159,20 @@ def _grade(notebooks, assignment, json_path, out, workers, executor, scheduler, 
             _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides, html_dir, warm,
                    BatchPlace(shard, merge, image, volume))
             raise typer.Exit(0)
-        report = grade_notebook(notebooks[0], assignment, progress=progress, **limits)
+        graded = grade_path(notebooks[0], assignment, progress=progress, **limits)
+        report = graded.report
         if progress is not None:
             progress.bar.stop()  # the live line goes before the summary is printed
         if entries and report.status == "graded":
             report = apply_overrides(report, entries, overrides)
+            graded = replace(graded, report=report)
     except (UnknownAssignment, AmbiguousAssignment, RubricError, OverridesError, UsageError, OutLocked, MissingReports, ClusterError) as exc:
         _fail(str(exc))
         raise typer.Exit(2)
     except BatchStopped as stopped:
         _fail(stopped_sentence(stopped))
         raise typer.Exit(128 + stopped.signum)
-    if json_path is not None:
-        text = to_gradescope(report, hidden_visibility=hidden_visibility).to_json() if output_format == "gradescope" else report.to_json()
-        json_path.write_text(text + "\n", encoding="utf-8")
-    if results is not None:
-        results.parent.mkdir(parents=True, exist_ok=True)
-        results.write_text(to_gradescope(report, hidden_visibility=hidden_visibility).to_json() + "\n", encoding="utf-8")
-    if html is not None:
-        from .render import render_html
-
-        html.write_text(render_html(report, _cell_sources(report)), encoding="utf-8")
+    _write_files(graded, json_path, results, html, output_format, hidden_visibility)
     if report.status == "rejected":
         _fail(report.reason)
         raise typer.Exit(2)
@@ -214,6 +187,24 @@ def _grade(notebooks, assignment, json_path, out, workers, executor, scheduler, 
     raise typer.Exit(0)
 
 
+def _write_files(graded, json_path: Path | None, results: Path | None, html: Path | None, output_format: str, hidden_visibility) -> None:
+    """The files one graded notebook asked for: --json (a report or Gradescope's format), --results, --html."""
+    report = graded.report
+    if json_path is not None or results is not None:
+        from .export.gradescope import to_gradescope
+
+        gradescope = to_gradescope(report, graded.assignment, hidden_visibility=hidden_visibility).to_json()
+    if json_path is not None:
+        json_path.write_text((gradescope if output_format == "gradescope" else report.to_json()) + "\n", encoding="utf-8")
+    if results is not None:
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(gradescope + "\n", encoding="utf-8")
+    if html is not None:
+        from .render import render_html
+
+        html.write_text(render_html(report), encoding="utf-8")
+
+
 def _bar(text: str | None):
     """--fail-under as a function of the maximum score: points, or a percentage of the maximum."""
     if text is None:
@@ -225,18 +216,16 @@ def _bar(text: str | None):
     return (lambda maximum: value / 100 * maximum) if text.endswith("%") else (lambda maximum: value)
 
 
-def _cell_sources(report: Report) -> list[str] | None:
-    """The submission's cell sources, to show each item's code on its feedback page."""
-    from .notebook import NotebookRejected, load
-
-    try:
-        return [cell.source for cell in load(Path(report.submission.path)).nb.cells]
-    except (NotebookRejected, OSError):
-        return None
-
-
 def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entries, overrides_path, html_dir=None, warm=True,
-           place: BatchPlace = BatchPlace()) -> None:
+           place=None) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .batch import Progress as BatchProgress
+    from .batch import Shard, finish_batch, run_batch
+    from .cli_cluster import CLUSTERS, BatchPlace, cluster_for
+    from .rubric import load_assignment
+
+    place = place or BatchPlace()
     if out is None and len(paths) == 1:
         raise UsageError(f"{paths[0]}: is a directory (to grade the notebooks in it, add --out DIR)")
     if assignment_id is None or out is None:
@@ -284,20 +273,8 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
         typer.echo(f"shard {shard}: {len(reports)} reports current in {out}; when every shard is done: "
                    f"grade {' '.join(map(str, paths))} -a {assignment_id} --out {out} --merge")
         return
-    names = report_names(collect(paths))
-    if entries:
-        for path, name in names.items():
-            report = apply_overrides(reports[path.name], entries, overrides_path)
-            write_atomic(out / name, report.to_json() + "\n")
-    if html_dir is not None:
-        html_dir.mkdir(parents=True, exist_ok=True)
-        for name in names.values():
-            report = Report.model_validate_json((out / name).read_text(encoding="utf-8"))
-            write_atomic(html_dir / f"{Path(name).stem}.html", render_html(report, _cell_sources(report)))
-    ids = write_gradebook(reports, out / "grades.csv", [i.id for i in assignment_rubric.items])
-    pairs = similarity(reports, assignment_rubric)
-    write_csv(pairs, out / "similarity.csv")
-    _print_summary(summarise(reports, ids), pairs, out, Console())
+    finished_batch = finish_batch(reports, paths, assignment_rubric, out, entries, overrides_path, html_dir)
+    _print_summary(finished_batch.summary, finished_batch.pairs, out, Console())
 
 
 def _print_summary(summary, pairs, out: Path, console: Console) -> None:
@@ -371,25 +348,30 @@ def export_student_command(
     from .student import BundleError, export_student
 
     try:
-        rubric = export_student(load_assignment(assignment), directory)
+        chosen = load_assignment(assignment)
+        rubric = export_student(chosen, directory)
     except (UnknownAssignment, RubricError, BundleError) as exc:
         _fail(str(exc))
         raise typer.Exit(2)
     from .student import wheel_name
 
-    wheel = directory / wheel_name(load_assignment(assignment))
+    wheel = directory / wheel_name(chosen)
     typer.echo(f"student bundle of {assignment} in {directory} (rubric {rubric.relative_to(directory)}) and as one file, {wheel}; "
                f"students run: pip install {wheel.name}, then in their notebook %load_ext grader and %check ITEM "
                f"(or grade NOTEBOOK -a {assignment}); see {directory / 'README.md'}")
 
 
-tools.command("review")(review_command)  # grader/cli_review.py
+from .cli_review import review_command  # noqa: E402  (its web server is imported when it runs)
 
-SUBCOMMANDS = ("validate", "export-student", "review")
+tools.command("review")(review_command)
 
-from . import cli_integrations  # noqa: E402  registers `grade gradebook`, `grade diff`, `grade autograder` on `tools`
 
-SUBCOMMANDS = (*SUBCOMMANDS, *cli_integrations.COMMANDS)
+def _register_tools() -> None:
+    """The tools that live in modules of their own, registered when a tool is run (grading never imports them)."""
+    from . import cli_integrations  # noqa: F401  registers `grade gradebook`, `grade diff`, `grade autograder` on `tools`
+
+
+SUBCOMMANDS = ("validate", "export-student", "review", "gradebook", "diff", "autograder")
 
 
 def main() -> None:
@@ -401,6 +383,7 @@ def main() -> None:
     """
     argv = sys.argv[1:]
     if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
+        _register_tools()
         tools(args=argv, prog_name="grade")
     else:
         app(prog_name="grade")

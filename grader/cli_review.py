@@ -9,7 +9,6 @@ from pathlib import Path
 
 import typer
 
-from .review.store import Batch, BatchError
 
 
 def review_command(
@@ -19,6 +18,8 @@ def review_command(
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (default: a free one)."),
 ) -> None:
     """Grade free-text answers question by question in the browser; scores go to RESULTS_DIR/overrides.csv."""
+    from .review.store import Batch, BatchError
+
     try:
         batch = Batch(directory)
         if export:

@@ -1,8 +1,11 @@
 """Grade one notebook: the one-way flow from a file to a report.
 
-load → prepare → run in a fresh kernel with probes (while the reference
-answers are computed in a clean process, or read from the cache) → judge
-each item in this process → report.
+load → plan (prepare the notebook, find the items, order the probes, set the
+reference's answers going in a clean process or read them from the cache) →
+run in a fresh kernel with the probes (a cell that kills the kernel is left
+out and the notebook run again) → judge each item once, in this process
+(`grader.judging`) → assemble the report. Each stage hands the next a typed
+value (`Plan`, `Run`, the items) and nothing edits what an earlier one made.
 """
 
 from __future__ import annotations
@@ -11,26 +14,26 @@ import asyncio
 import copy
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .anchors import find_question, locate_items, note_how_found
+from .anchors import Anchor, find_question, locate_items
 from .checks import KINDS, Evidence, Probe
 from .data import dataset_paths
 from .expected import ExpectedAnswers, cache_dir
-from .illustrate import illustrate
+from .judging import judge_items
 from .kernel.preamble import preamble_source
 from .kernel.sandbox import available as available_isolation
 from .kernel.pool import KernelPool
 from .kernel.session import KernelSession, KernelSpec, Limits, ProbeCall, RunResult
 from .probes.registry import run_request, ships
 from .progress import ItemJudged
-from .causes import name_causes
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
 from .rubric import Assignment, Item, assignment_ids, load_assignment
-from .secret import for_probes, secret_path
-from .student import BundledAnswers, public_scope
+from .secret import Inputs, for_probes, secret_path
+from .student import BundledAnswers, hidden_checks_of, hidden_of
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIMS = Path(__file__).resolve().parent / "shims"
@@ -77,16 +80,19 @@ def detect_assignment(submission: Submission) -> Assignment:
     return scored[0][1]
 
 
-def _cells_summary(nb, result: RunResult) -> Cells:
+def _cells_summary(nb, result: RunResult, removed: dict[int, CellError]) -> Cells:
+    """What happened to the cells; those left out of the re-run (they killed the kernel) come first among the errors."""
     return Cells(
         total=sum(1 for c in nb.cells if c.cell_type == "code"),
         executed=sum(1 for r in result.cells if r.status in ("ok", "error", "timeout", "dead_kernel")),
-        errors=[CellError(cell=r.index, ename=r.ename or "", evalue=r.evalue or "") for r in result.cells if r.status in ("error", "dead_kernel")],
+        errors=[*removed.values(), *(CellError(cell=r.index, ename=r.ename or "", evalue=r.evalue or "")
+                                     for r in result.cells if r.status in ("error", "dead_kernel"))],
         timed_out=[r.index for r in result.cells if r.status == "timeout"],
         not_run=[r.index for r in result.cells if r.status == "not_run"],
-        kernel_died_at=result.kernel_died_at,
+        kernel_died_at=min(removed) if removed else result.kernel_died_at,
         output_dropped_bytes=result.output_dropped,
         peak_memory_mb=round(result.peak_memory / 2**20, 1),
+        removed=list(removed.values()),
     )
 
 
@@ -170,75 +176,88 @@ def _run(nb, spec: KernelSpec, probes: list, captures: dict, pool: KernelPool | 
     return asyncio.run(KernelSession(spec).run(nb, probes, captures, progress=progress))
 
 
-def _lost_with_cell(result: ItemResult, item: Item, evidence: Evidence, removed: dict) -> ItemResult:
-    """An item that needed a cell which killed the kernel is an `error` that says so."""
-    needed = {evidence.found_cell} | {i for anchor in evidence.anchors for i in anchor.answers}
-    lost = sorted(needed & set(removed))
-    if not lost or result.status == "pass":
-        return result
-    why = removed[lost[0]]
-    result.status, result.score = "error", 0.0
-    result.feedback = (f"Cell {lost[0]}, which this item needs, stopped the kernel ({why.evalue}); the notebook was "
-                       f"run again without it. {result.feedback}").strip()
-    return result
+@dataclass(frozen=True)
+class Plan:
+    """What grading one submission will do, decided before any kernel starts."""
+
+    nb: object  # the prepared notebook
+    anchors: dict[str, list[Anchor]]
+    probes: dict[str, list[Probe]]
+    after_notebook: list[ProbeCall]
+    captures: dict[int, list[ProbeCall]]
+    expected: ExpectedAnswers  # the reference's answers, computed meanwhile (or read from the cache or a bundle)
+    inputs: Inputs
+    spec: KernelSpec
+    hidden_checks: dict[str, int] | None  # a student bundle: per item, its checks left out (None: not a bundle)
 
 
-def grade_submission(submission: Submission, assignment: Assignment, *, detected: bool = False,
-                     cell_timeout: float | None = None, notebook_timeout: float | None = None,
-                     memory_mb: int | None = None, hidden: list[str] = (), pool: KernelPool | None = None,
-                     ahead: bool | int = True, preload: list[str] | None = None, progress=None) -> Report:
-    """Grade one loaded submission; with a `pool`, its kernel may have been started ahead (and, with `ahead`, the next one is)."""
-    started = time.monotonic()
+@dataclass(frozen=True)
+class Run:
+    """What the notebook's run left: the last run's result, and the cells left out of it because they killed the kernel."""
+
+    result: RunResult
+    removed: dict[int, CellError]
+    cells: Cells
+
+
+def plan(submission: Submission, assignment: Assignment, limits: Limits, hidden: list[Path], pool: KernelPool | None,
+         preload: list[str] | None) -> Plan:
+    """The probes in their order, the kernel's spec and limits, and the reference's answers set going."""
     nb = prepare(submission.nb)
     anchors = locate_items(nb, assignment.items)
     probing, inputs = for_probes(assignment)  # the grader's inputs: the rubric's seed, mixed with the instructor's secret
     probes = {item.id: KINDS[item.kind].probes(item, probing, anchors[item.id]) for item in assignment.items}
     expected = reference_answers(probing, probes)
     after_notebook, captures = plan_probes(nb, assignment, probes)
-    rubric = assignment.limits
-    limits = Limits(cell_timeout or rubric.cell_timeout_s, notebook_timeout or rubric.notebook_timeout_s,
-                    memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
-                    file_bytes=rubric.file_mb * 2**20)
     # a kernel started ahead cannot know the notebook: it imports all the rubric preloads; one started now, what the notebook names
     # (a batch passes `preload`: what its submissions name, so a numpy-only class never waits for TensorFlow)
     preload = (assignment.preload if preload is None else preload) if pool is not None else named_modules(nb, assignment.preload)
-    spec = kernel_spec(assignment, limits, [submission.path.resolve().parent, *map(Path, hidden)], preload)
+    spec = kernel_spec(assignment, limits, [submission.path.resolve().parent, *hidden], preload)
+    return Plan(nb, anchors, probes, after_notebook, captures, expected, inputs, spec, hidden_checks_of(expected))
+
+
+def run(plan: Plan, pool: KernelPool | None, ahead: bool | int, progress=None) -> Run:
+    """Run the notebook; a cell that kills the kernel is left out and the notebook run again, at most MAX_RERUNS times."""
     removed: dict[int, CellError] = {}
     for attempt in range(MAX_RERUNS + 1):
-        result = _run(_without(nb, removed), spec, after_notebook, captures, pool, ahead, progress)
+        result = _run(_without(plan.nb, removed), plan.spec, plan.after_notebook, plan.captures, pool, ahead, progress)
         if result.kernel_died_at is None or attempt == MAX_RERUNS:
             break
         dead = next(r for r in result.cells if r.index == result.kernel_died_at)
         removed[dead.index] = CellError(cell=dead.index, ename=dead.ename or "", evalue=dead.evalue or "")
-    answers = expected.answers()
-    cells = _cells_summary(nb, result)
-    cells.removed = list(removed.values())
-    cells.errors = list(removed.values()) + cells.errors
-    if removed:
-        cells.kernel_died_at = min(removed)
+    return Run(result, removed, _cells_summary(plan.nb, result, removed))
+
+
+def judge(assignment: Assignment, plan: Plan, run: Run, progress=None) -> list[ItemResult]:
+    """Every item judged once, in the grader's process, from the run's responses and the reference's answers."""
+    answers, result, nb = plan.expected.answers(), run.result, plan.nb
     defined = defining_cells(nb)
-    question_cells = {a.question for found in anchors.values() for a in found if a.question is not None}
+    question_cells = {a.question for found in plan.anchors.values() for a in found if a.question is not None}
     printed = {record.index: record.stdout for record in result.cells}
-    items = []
-    for item in assignment.items:
-        evidence = Evidence(
-            nb=nb, cells=cells, anchors=anchors[item.id], responses=result.responses, expected=answers.get(item.id),
+    died = f"the kernel died at cell {result.kernel_died_at}" if result.dead else None
+
+    def evidence_for(item: Item, failed: list[ItemResult]) -> Evidence:
+        keys = [probe.key for probe in plan.probes[item.id]]
+        return Evidence(
+            nb=nb, cells=run.cells, anchors=plan.anchors[item.id], responses=result.responses, expected=answers.get(item.id),
             found_cell=next((defined[n] for n in item.names if n in defined), None),
-            problem=result.probe_failures.get(item.id) or result.start_failure or (f"the kernel died at cell {result.kernel_died_at}" if result.dead else None),
-            question_cells=question_cells, cell_stdout=printed,
+            problem=result.probe_failures.get(item.id) or result.start_failure or died,
+            question_cells=question_cells, cell_stdout=printed, removed=run.removed, failed_dependencies=failed,
+            hidden_checks=None if plan.hidden_checks is None else plan.hidden_checks.get(item.id, 0),
+            flags=[signal for key in keys for signal in result.signals.get(key, [])],
+            round_trips=sum(result.round_trips.get(key, 0) for key in keys),
         )
-        judged = illustrate(item, KINDS[item.kind].judge(item, evidence), result.responses.get(item.id), answers.get(item.id))
-        judged = note_how_found(judged, anchors[item.id])
-        keys = [probe.key for probe in probes[item.id]]
-        flags = [signal for key in keys for signal in result.signals.get(key, [])]
-        trips = sum(result.round_trips.get(key, 0) for key in keys)
-        items.append(_lost_with_cell(judged, item, evidence, removed).model_copy(update={"flags": flags, "round_trips": trips or None}))
-        if progress is not None:
-            progress(ItemJudged(items[-1]))
-    items = name_causes(items, assignment)
+
+    return judge_items(assignment, evidence_for, (lambda judged: progress(ItemJudged(judged))) if progress is not None else (lambda judged: None))
+
+
+def assemble(submission: Submission, assignment: Assignment, plan: Plan, run: Run, items: list[ItemResult], detected: bool,
+             started: float) -> Report:
+    """The report, from the judged items and the run."""
+    result = run.result
     tampering = [TamperSignal(item=None if key == "notebook" else key.split("#")[0], what=what)
                  for key, whats in result.signals.items() for what in whats]
-    report = Report(
+    return Report(
         grader_version=__version__,
         status="graded",
         assignment=AssignmentRef(id=assignment.id, title=assignment.title, detected=detected, version=assignment.version),
@@ -246,14 +265,56 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         score=round(sum(i.score for i in items), 4),
         max_score=assignment.max_score,
         items=items,
-        cells=cells,
+        cells=run.cells,
         isolation=result.isolation or available_isolation(),
-        inputs=inputs,
+        inputs=plan.inputs,
         tampering=tampering,
+        scope="public" if plan.hidden_checks is not None else "all",
+        hidden=hidden_of(plan.expected),
         timing=Timing(total_s=round(time.monotonic() - started, 2), execute_s=round(result.execute_s, 2), checks_s=round(result.probe_s, 2),
                       kernel_wait_s=round(result.kernel_wait_s, 2), kernel_warm=result.kernel_warm),
     )
-    return public_scope(report, assignment)
+
+
+def grade_submission(submission: Submission, assignment: Assignment, *, detected: bool = False,
+                     cell_timeout: float | None = None, notebook_timeout: float | None = None,
+                     memory_mb: int | None = None, hidden: list[str] = (), pool: KernelPool | None = None,
+                     ahead: bool | int = True, preload: list[str] | None = None, progress=None) -> Report:
+    """Grade one loaded submission: plan → run → judge → assemble.
+
+    With a `pool`, its kernel may have been started ahead (and, with `ahead`, the next one is).
+    """
+    started = time.monotonic()
+    rubric = assignment.limits
+    limits = Limits(cell_timeout or rubric.cell_timeout_s, notebook_timeout or rubric.notebook_timeout_s,
+                    memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
+                    file_bytes=rubric.file_mb * 2**20)
+    planned = plan(submission, assignment, limits, list(map(Path, hidden)), pool, preload)
+    ran = run(planned, pool, ahead, progress)
+    items = judge(assignment, planned, ran, progress)
+    return assemble(submission, assignment, planned, ran, items, detected, started)
+
+
+@dataclass(frozen=True)
+class Graded:
+    """A graded file and the rubric it was graded with (None when the file was refused), for what comes after the report."""
+
+    report: Report
+    assignment: Assignment | None
+
+
+def grade_path(path: str | Path, assignment_id: str | None = None, **limits) -> Graded:
+    """Grade one notebook file, keeping the rubric chosen (Gradescope's export splits items by it)."""
+    path = Path(path)
+    try:
+        submission = load(path)
+    except NotebookRejected as exc:
+        return Graded(Report(grader_version=__version__, status="rejected", reason=str(exc), submission=SubmissionRef(path=str(path))), None)
+    if assignment_id is None:
+        assignment = detect_assignment(submission)
+        return Graded(grade_submission(submission, assignment, detected=True, **limits), assignment)
+    assignment = load_assignment(assignment_id)
+    return Graded(grade_submission(submission, assignment, **limits), assignment)
 
 
 def grade_notebook(path: str | Path, assignment_id: str | None = None, **limits) -> Report:
@@ -261,11 +322,4 @@ def grade_notebook(path: str | Path, assignment_id: str | None = None, **limits)
 
     Raises `UnknownAssignment` or `AmbiguousAssignment` when the assignment cannot be chosen.
     """
-    path = Path(path)
-    try:
-        submission = load(path)
-    except NotebookRejected as exc:
-        return Report(grader_version=__version__, status="rejected", reason=str(exc), submission=SubmissionRef(path=str(path)))
-    if assignment_id is None:
-        return grade_submission(submission, detect_assignment(submission), detected=True, **limits)
-    return grade_submission(submission, load_assignment(assignment_id), **limits)
+    return grade_path(path, assignment_id, **limits).report

@@ -39,12 +39,16 @@ class Found(BaseModel):
     anchored_by: Literal["meaning"] | None = Field(default=None, description=(
         "present when the item's question was not found in its words but by its answer's code and place "
         "in the sheet (the feedback says which cell); absent otherwise"))
+    source: str | None = Field(default=None, description=(
+        "the source of that cell as graded, so a feedback page or a similarity check needs no notebook; absent when unknown"))
 
     @model_serializer(mode="wrap")
     def _omit_absent(self, handler):
         data = handler(self)
-        if isinstance(data, dict) and data.get("anchored_by") is None:
-            data.pop("anchored_by", None)
+        if isinstance(data, dict):
+            for name in ("anchored_by", "source"):
+                if data.get(name) is None:
+                    data.pop(name, None)
         return data
 
 

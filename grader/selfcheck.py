@@ -34,13 +34,13 @@ from html import escape
 from pathlib import Path
 
 from .checks import KINDS, Evidence
-from .illustrate import illustrate
+from .judging import judge_item
 from .notebook import NotebookRejected, defining_cells, load
 from .probes.executor import LocalExecutor
 from .probes.registry import run_request
 from .report import Cells, ItemResult, Report, SubmissionRef
 from .rubric import Assignment, Item, RubricError, UnknownAssignment, assignment_ids, load_assignment
-from .student import BundledAnswers, needs_reference_code, public_scope
+from .student import BundledAnswers, hidden_checks_of, needs_reference_code
 
 ASSIGNMENT_ENV = "GRADER_ASSIGNMENT"  # which assignment `%check` checks, when the notebook cannot say
 NOTEBOOK_ENV = "GRADER_NOTEBOOK"  # the notebook file, to say which cell defines a name
@@ -187,6 +187,16 @@ class _Answers:
 
     def __init__(self):
         self.known: dict[tuple, dict | None] = {}
+        self.bundles: dict[tuple, BundledAnswers] = {}
+
+    def bundle(self, assignment: Assignment) -> BundledAnswers | None:
+        """A student bundle's stored answers, read once; None in a full install."""
+        if assignment.answers is None:
+            return None
+        key = (assignment.id, str(assignment.directory))
+        if key not in self.bundles:
+            self.bundles[key] = BundledAnswers(assignment.answers, [])
+        return self.bundles[key]
 
     def fetch(self, assignment: Assignment, items: list[Item]) -> None:
         """Make sure the answers of `items` are known: one reference run for all those not known yet."""
@@ -197,7 +207,7 @@ class _Answers:
         probes = {i.id: KINDS[i.kind].probes(i, assignment, []) for i in todo}
         requests = [p.request for i in todo for p in probes[i.id] if p.request.get("reference")]
         if assignment.answers is not None:
-            answers = BundledAnswers(assignment.answers, requests).answers()
+            answers = self.bundle(assignment).answers(requests)
         else:  # a full install: the reference in a clean process, with the rubric's public seed (cached on disk)
             from .grade import reference_answers
 
@@ -288,11 +298,10 @@ def check_item(item: Item, assignment: Assignment, namespace: dict, notebook: Pa
     with _quiet_and_same_randomness():
         for probe in probes[item.id]:
             responses[probe.key] = run_request(probe.request, LocalExecutor(namespace))
-    evidence = Evidence(nb=nb, cells=Cells(), responses=responses, expected=expected, found_cell=found_cell)
-    judged = illustrate(item, KINDS[item.kind].judge(item, evidence), responses.get(item.id), expected)
-    report = Report(grader_version="", status="graded", submission=SubmissionRef(path=str(notebook or "<live kernel>")),
-                    items=[judged], scope="all")
-    judged = public_scope(report, assignment).items[0]
+    hidden = hidden_checks_of(ANSWERS.bundle(assignment))
+    evidence = Evidence(nb=nb, cells=Cells(), responses=responses, expected=expected, found_cell=found_cell,
+                        hidden_checks=None if hidden is None else hidden.get(item.id, 0))
+    judged = judge_item(item, evidence)
     cells = [c.source for c in nb.cells] if notebook is not None else None
     return SelfCheck(status=judged.status, score=judged.score, feedback=judged.feedback, result=judged,
                      seconds=time.perf_counter() - started, cells=cells, **base)

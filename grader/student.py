@@ -64,8 +64,9 @@ class BundledAnswers:
         self.stored = StoredAnswers.model_validate_json(path.read_text(encoding="utf-8"))
         self.requests = requests
 
-    def answers(self) -> dict[str, dict]:
-        digests = {r["item"]: request_digest(r) for r in self.requests}
+    def answers(self, requests: list[dict] | None = None) -> dict[str, dict]:
+        """The stored answers to `requests` (by default, those given when it was made)."""
+        digests = {r["item"]: request_digest(r) for r in (self.requests if requests is None else requests)}
         return {item: answer for item, answer in self.stored.answers.items() if self.stored.requests.get(item) == digests.get(item)}
 
 
@@ -116,18 +117,14 @@ def needs_reference_code(item: Item) -> str | None:
 # --- bundle mode --------------------------------------------------------------------------------
 
 
-def public_scope(report: Report, assignment: Assignment) -> Report:
-    """In bundle mode, say honestly that only the public checks ran, and what the instructor adds."""
-    if assignment.answers is None or report.status != "graded":
-        return report
-    stored = StoredAnswers.model_validate_json(assignment.answers.read_text(encoding="utf-8"))
-    report.scope, report.hidden = "public", stored.hidden
-    for item in report.items:
-        item.hidden_checks = stored.hidden_checks.get(item.id, 0)
-        if item.status == "pass" and item.set_by == "grader" and item.feedback == "All checks passed.":
-            more = f" ({item.hidden_checks} more run when your instructor grades it)" if item.hidden_checks else ""
-            item.feedback = f"All public checks passed{more}."
-    return report
+def hidden_checks_of(answers) -> dict[str, int] | None:
+    """Graded by a student bundle: per item, the checks its rubric left out; otherwise None (every check ran)."""
+    return answers.stored.hidden_checks if isinstance(answers, BundledAnswers) else None
+
+
+def hidden_of(answers) -> HiddenChecks | None:
+    """Graded by a student bundle: what the instructor's grading adds (hidden items, checks, points); otherwise None."""
+    return answers.stored.hidden if isinstance(answers, BundledAnswers) else None
 
 
 def summary_line(report: Report) -> str | None:

@@ -21,8 +21,11 @@ import variants
 from adversarial import attacks
 from published import EXPECTED, question_cells
 
-from grader.anchors import code_tokens, locate_all, locate_items, note_how_found
-from grader.report import Found, ItemResult
+from grader.anchors import code_tokens, how_found_notes, locate_all, locate_items
+from grader.checks import Evidence
+from grader.checks.base import Judgement
+from grader.judging import item_result
+from grader.report import Cells, Found, ItemResult
 from grader.rubric import assignment_ids, load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,10 +109,13 @@ def test_code_tokens(source, present, absent):
 
 def test_feedback_says_a_question_was_found_by_its_meaning():
     nb = nbformat.read(EXPECTED["colab_lab1"].path("colab_lab1"), as_version=4)
-    anchors = locate_items(nb, load_assignment("mit-lab1").items)["sequential_model"]
-    result = ItemResult(id="sequential_model", title="t", status="pass", score=1, max_score=1, feedback="All checks passed.",
-                        found=Found(name="model", cell=anchors[0].answers[0]))
-    note_how_found(result, anchors)
+    assignment = load_assignment("mit-lab1")
+    item = next(i for i in assignment.items if i.id == "sequential_model")
+    anchors = locate_items(nb, assignment.items)["sequential_model"]
+    judgement = Judgement(status="pass", score=1, feedback="All checks passed.", found=Found(name="model", cell=anchors[0].answers[0]))
+    result = item_result(item, judgement, Evidence(nb=nb, cells=Cells(), anchors=anchors))
     assert result.found.anchored_by == "meaning" and result.found.model_dump()["anchored_by"] == "meaning"
+    assert result.found.source == nb.cells[anchors[0].answers[0]].source
+    assert how_found_notes(anchors)[0] in result.feedback
     assert f"took cell {anchors[0].question} for it" in result.feedback and "`Sequential` and `Dense`" in result.feedback
     assert "anchored_by" not in Found(name="naive_relu", cell=20).model_dump()

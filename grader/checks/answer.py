@@ -15,10 +15,10 @@ import numpy as np
 
 from ..anchors import Anchor
 from ..compare import Outcome, compare, describe, is_numeric
-from ..report import Found, ItemResult
+from ..report import Found
 from ..rubric import Assignment, Item
 from ..values import Foreign, Malformed, Raised, parse_observations
-from .base import CheckKind, Evidence, Probe, Verdict, scored, unscored
+from .base import CheckKind, Evidence, Judgement, Probe, Verdict, scored, unscored
 
 
 def capture_key(item: Item, index: int) -> str:
@@ -53,7 +53,7 @@ class AnswerCheck(CheckKind):
             probes.append(Probe(capture_key(item, index), request, after_cell=anchor.answers[-1]))
         return probes
 
-    def judge(self, item: Item, evidence: Evidence) -> ItemResult:
+    def judge(self, item: Item, evidence: Evidence) -> Judgement:
         verdicts, missing, first_found = [], [], None
         for index, (question, anchor) in enumerate(zip(item.questions, evidence.anchors)):
             if not anchor.found:

@@ -9,7 +9,7 @@ values only.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import nbformat
@@ -19,7 +19,7 @@ from ..causes import cell_raised
 from ..compare import Outcome
 from ..data import dataset_paths
 from ..notebook import bound_names
-from ..report import Cells, CheckResult, Found, ItemResult
+from ..report import Answer, ArrayData, Cells, CellError, CheckResult, Found, ItemResult, Plot
 from ..rubric import Assignment, Item
 from ..values import Malformed, Raised, parse_observations
 
@@ -46,6 +46,21 @@ class Evidence:
     problem: str | None = None
     question_cells: set[int] = field(default_factory=set)  # where every question of the assignment is
     cell_stdout: dict[int, str] = field(default_factory=dict)  # what each code cell printed
+    # what the rest of the grade knows, for the notes `grader.judging` adds to the kind's judgement:
+    removed: dict[int, CellError] = field(default_factory=dict)  # cells that killed the kernel, emptied for the re-run
+    failed_dependencies: list[ItemResult] = field(default_factory=list)  # items it relies on (`depends_on`) that failed
+    hidden_checks: int | None = None  # in a student bundle: this item's checks left out (None: not a bundle)
+    flags: list[str] = field(default_factory=list)  # tampering seen while its probes ran
+    round_trips: int = 0  # operations its probes asked of the kernel
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The small values a check compared, kept for the feedback page (expected against actual)."""
+
+    inputs: list[ArrayData] | None = None
+    expected: ArrayData | None = None
+    actual: ArrayData | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,25 @@ class Verdict:
     outcome: Outcome
     weight: float = 1.0
     hint: str = ""
+    shown: Shown = Shown()
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A kind's judgement of one item: what `grader.judging` builds the item's one `ItemResult` from.
+
+    It holds what the kind itself decides; notes that need the rest of the
+    grade (a lost cell, a failed dependency, the bundle's scope, how the
+    question was found) are added when the result is built, never afterwards.
+    """
+
+    status: str
+    score: float
+    feedback: str
+    checks: tuple[CheckResult, ...] = ()
+    found: Found | None = None
+    answer: Answer | None = None
+    plot: Plot | None = None
 
 
 class CheckKind(ABC):
@@ -68,11 +102,11 @@ class CheckKind(ABC):
         return []
 
     @abstractmethod
-    def judge(self, item: Item, evidence: Evidence) -> ItemResult:
+    def judge(self, item: Item, evidence: Evidence) -> Judgement:
         """The item's status, score and feedback."""
 
 
-def scored(item: Item, verdicts: list[Verdict], error: Raised | None = None, **fields) -> ItemResult:
+def scored(item: Item, verdicts: list[Verdict], error: Raised | None = None, **fields) -> Judgement:
     """Status, weighted score and feedback from an item's verdicts."""
     total = sum(v.weight for v in verdicts) or 1.0
     earned = sum(v.weight for v in verdicts if v.outcome.passed)
@@ -83,15 +117,15 @@ def scored(item: Item, verdicts: list[Verdict], error: Raised | None = None, **f
         raised = error is not None or all(v.outcome.raised for v in failed)
         status = "error" if raised and earned == 0 else "fail"
         feedback = _failure_feedback(item, failed, error)
-    checks = [CheckResult(name=v.name, passed=v.outcome.passed, message=v.outcome.message,
-                          expected=v.outcome.expected, actual=v.outcome.actual) for v in verdicts]
+    checks = tuple(CheckResult(name=v.name, passed=v.outcome.passed, message=v.outcome.message,
+                               expected=v.outcome.expected, actual=v.outcome.actual, inputs=v.shown.inputs,
+                               expected_value=v.shown.expected, actual_value=v.shown.actual) for v in verdicts)
     score = round(item.points * earned / total, 4) if status != "error" else 0.0
-    return ItemResult(id=item.id, title=item.title, max_score=item.points, score=score, status=status,
-                      feedback=feedback, checks=checks, **fields)
+    return Judgement(status=status, score=score, feedback=feedback, checks=checks, **fields)
 
 
-def unscored(item: Item, status: str, feedback: str, **fields) -> ItemResult:
-    return ItemResult(id=item.id, title=item.title, max_score=item.points, score=0.0, status=status, feedback=feedback, **fields)
+def unscored(item: Item, status: str, feedback: str, **fields) -> Judgement:
+    return Judgement(status=status, score=0.0, feedback=feedback, **fields)
 
 
 def _sentence(text: str) -> str:
@@ -140,6 +174,10 @@ class ProbeCheck(CheckKind):
     def verdicts(self, item: Item, observed: dict, expected: dict, error: Raised | None) -> list[Verdict]:
         """Judge what the submission's object did against what the reference did."""
 
+    def shown(self, item: Item, verdicts: list[Verdict], observed: dict, expected: dict) -> tuple[list[Verdict], Plot | None]:
+        """The verdicts with the small values they compared, and a plot where one helps (none by default)."""
+        return verdicts, None
+
     def probes(self, item: Item, assignment: Assignment, anchors: list[Anchor]) -> list[Probe]:
         anchor = anchors[0] if anchors else None
         if anchor is not None and not anchor.found and not item.names:
@@ -158,13 +196,13 @@ class ProbeCheck(CheckKind):
         after = anchor.answers[-1] if anchor is not None and anchor.found else None
         return [Probe(item.id, request, after_cell=after)]
 
-    def judge(self, item: Item, evidence: Evidence) -> ItemResult:
-        result = self._judge(item, evidence)
-        if result.status in ("fail", "error", "missing"):
-            result.feedback += cell_error_note(item, evidence, result.feedback)
-        return result
+    def judge(self, item: Item, evidence: Evidence) -> Judgement:
+        judgement = self._judge(item, evidence)
+        if judgement.status not in ("fail", "error", "missing"):
+            return judgement
+        return replace(judgement, feedback=judgement.feedback + cell_error_note(item, evidence, judgement.feedback))
 
-    def _judge(self, item: Item, evidence: Evidence) -> ItemResult:
+    def _judge(self, item: Item, evidence: Evidence) -> Judgement:
         anchor = evidence.anchors[0] if evidence.anchors else None
         if anchor is not None and not anchor.found and not item.names:
             looked = "; ".join(f"“{q.text}”" for q in item.questions)
@@ -196,7 +234,9 @@ class ProbeCheck(CheckKind):
         if anchor is not None and anchor.found:
             observed["printed"] = "\n".join(evidence.cell_stdout.get(i, "") for i in anchor.answers)
         error = response_error(response)
-        return scored(item, self.verdicts(item, observed, parse_observations(expected), error), error, found=found)
+        reference = parse_observations(expected)
+        verdicts, plot = self.shown(item, self.verdicts(item, observed, reference, error), observed, reference)
+        return scored(item, verdicts, error, found=found, plot=plot)
 
 
 def cell_error_note(item: Item, evidence: Evidence, feedback: str) -> str:

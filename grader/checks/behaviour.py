@@ -11,6 +11,7 @@ from ..compare import Outcome
 from ..rubric import Assignment, Item
 from ..values import Raised
 from .base import ProbeCheck, Verdict
+from .illustrate import behaviour_values
 from .rules import RULES
 
 
@@ -30,3 +31,6 @@ class BehaviourCheck(ProbeCheck):
                 outcome = RULES[check.rule](check, observed, expected, item)
             verdicts.append(Verdict(check.name, outcome, check.weight, check.hint))
         return verdicts
+
+    def shown(self, item: Item, verdicts: list[Verdict], observed: dict, expected: dict):
+        return behaviour_values(item, verdicts, observed, expected)

@@ -11,6 +11,7 @@ from ..kernel.agent import encode
 from ..rubric import ArgSpec, Assignment, Item
 from ..values import Raised
 from .base import ProbeCheck, Verdict
+from .illustrate import function_values
 
 
 def make_argument(spec: ArgSpec, rng: np.random.Generator):
@@ -56,3 +57,6 @@ class FunctionCheck(ProbeCheck):
         if any(v.outcome.passed or not v.outcome.raised for v in verdicts):
             verdicts.append(Verdict("leaves its arguments unchanged", mutated or Outcome(True), hint="Work on a copy (`x = x.copy()`)."))
         return verdicts
+
+    def shown(self, item: Item, verdicts: list[Verdict], observed: dict, expected: dict):
+        return function_values(item, verdicts, observed, expected), None

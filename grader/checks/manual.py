@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..anchors import answer_text
-from ..report import Answer, AnswerCell, Found, ItemResult
+from ..report import Answer, AnswerCell, Found
 from ..rubric import Item
-from .base import CheckKind, Evidence, unscored
+from .base import CheckKind, Evidence, Judgement, unscored
 
 SHOWN = 1500  # characters of the answer kept in the feedback
 
@@ -22,7 +22,7 @@ def _answer(nb, cells: list[int]) -> str:
 class ManualCheck(CheckKind):
     name = "manual"
 
-    def judge(self, item: Item, evidence: Evidence) -> ItemResult:
+    def judge(self, item: Item, evidence: Evidence) -> Judgement:
         anchor = evidence.anchors[0]
         if anchor.question is None:
             looked = "; ".join(f"“{q.text}”" for q in item.questions)

@@ -27,15 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..report import ItemResult, Report, Student
 from ..rubric import Assignment, RubricError, UnknownAssignment, load_assignment
 from .public_view import split_report
-
-
-class Visibility(str, Enum):
-    """When students see a test (or the whole result), as the specification defines it."""
-
-    hidden = "hidden"  # never shown to students
-    after_due_date = "after_due_date"  # after the due date (the late due date, when late work is allowed)
-    after_published = "after_published"  # once the instructor publishes the grades ("Review Grades")
-    visible = "visible"  # always (the default)
+from .visibility import Visibility
 
 
 class OutputFormat(str, Enum):

@@ -121,9 +121,15 @@ def _checks(item: ItemResult) -> str:
 
 
 def _code(item: ItemResult, cells: list[str] | None) -> str:
-    if item.found is None or item.found.cell is None or cells is None or not 0 <= item.found.cell < len(cells):
+    """The student's code for the item: the found cell's source the report carries (or, for an older report, from `cells`)."""
+    if item.found is None or item.found.cell is None:
         return ""
-    lines = cells[item.found.cell].splitlines()
+    source = item.found.source
+    if source is None and cells is not None and 0 <= item.found.cell < len(cells):
+        source = cells[item.found.cell]
+    if source is None:
+        return ""
+    lines = source.splitlines()
     shown = "\n".join(lines[:MAX_CODE_LINES]) + ("\n…" if len(lines) > MAX_CODE_LINES else "")
     return (f'<p class="cell">Your code for this item: cell {item.found.cell}'
             f"{' (`' + escape(item.found.name) + '`)' if item.found.name != 'answer' else ''}</p>"

@@ -2,19 +2,22 @@
 
 Feedback pages show expected against actual on the grader's own small
 input, and a loss curve against the reference's. The numbers are already in
-the observations the judgement used; this module copies the small ones into
-the report (never re-running anything), so a page can be drawn from the
-report alone. Pure functions of parsed observations.
+the observations the judgement used; a check kind passes them here while it
+judges, and the small ones go into the report (never re-running anything), so
+a page can be drawn from the report alone. Pure functions of parsed
+observations.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .compare import is_numeric
-from .report import ArrayData, ItemResult, Plot, Series
-from .rubric import Item
-from .values import Malformed, parse_observations
+from ..compare import is_numeric
+from ..report import ArrayData, Plot, Series
+from ..rubric import Item
+from .base import Shown, Verdict
 
 MAX_ELEMENTS = 4096  # an array kept for display: a (64, 64) image, or a small table
 MIN_SERIES = 3
@@ -50,53 +53,32 @@ def _series(value) -> list[float] | None:
     return None
 
 
-def _parsed(response: dict | None) -> dict:
-    if not isinstance(response, dict):
-        return {}
-    try:
-        return parse_observations(response)
-    except Malformed:
-        return {}
-
-
-def illustrate(item: Item, result: ItemResult, response: dict | None, expected: dict | None) -> ItemResult:
-    """The item's result with the small values its checks compared, and a plot where one helps."""
-    observed, reference = _parsed(response), _parsed(expected)
-    if not observed:
-        return result
-    if item.kind == "function":
-        _function_values(item, result, observed, reference)
-    elif item.kind == "behaviour":
-        _behaviour_values(item, result, observed, reference)
-    return result
-
-
-def _function_values(item: Item, result: ItemResult, observed: dict, reference: dict) -> None:
+def function_values(item: Item, verdicts: list[Verdict], observed: dict, reference: dict) -> list[Verdict]:
+    """Each case's verdict with its input, the reference's output and the submission's, when small."""
     got_cases, want_cases = observed.get("cases") or [], reference.get("cases") or []
+    shown = {}
     for index, case in enumerate(item.cases):
-        check = next((c for c in result.checks if c.name == case.name), None)
         got = got_cases[index] if index < len(got_cases) and isinstance(got_cases[index], dict) else {}
         want = want_cases[index] if index < len(want_cases) and isinstance(want_cases[index], dict) else {}
-        if check is None:
-            continue
-        inputs = [array_data(a) for a in want.get("args_after") or []]
-        check.inputs = [a for a in inputs if a is not None] or None
-        check.expected_value = array_data(want.get("output"))
-        check.actual_value = array_data(got.get("output"))
+        inputs = [a for a in (array_data(a) for a in want.get("args_after") or []) if a is not None]
+        shown.setdefault(case.name, Shown(inputs or None, array_data(want.get("output")), array_data(got.get("output"))))
+    return [replace(v, shown=shown[v.name]) if v.name in shown else v for v in verdicts]
 
 
-def _behaviour_values(item: Item, result: ItemResult, observed: dict, reference: dict) -> None:
+def behaviour_values(item: Item, verdicts: list[Verdict], observed: dict, reference: dict) -> tuple[list[Verdict], Plot | None]:
+    """Each check's verdict with the values its rule compared, and the first series over time as a plot."""
+    plot, shown = None, {}
+    judged = {v.name for v in verdicts}
     for spec in item.checks:
-        check = next((c for c in result.checks if c.name == spec.name), None)
-        if check is None or spec.observe not in observed:
+        if spec.name not in judged or spec.observe not in observed or spec.name in shown:
             continue
         over_time = spec.rule in PLOTTED_RULES or "loss" in spec.observe
         mine, theirs = _series(observed[spec.observe]), _series(reference.get(spec.observe))
-        if over_time and mine is not None and result.plot is None:
+        if over_time and mine is not None and plot is None:
             series = [Series(label="your code", values=mine)]
             if theirs is not None:
                 series.append(Series(label="reference", values=theirs))
-            result.plot = Plot(title=f"{spec.name}: {spec.observe.replace('_', ' ')}", y_label=spec.observe.replace("_", " "), series=series)
+            plot = Plot(title=f"{spec.name}: {spec.observe.replace('_', ' ')}", y_label=spec.observe.replace("_", " "), series=series)
             continue
-        check.expected_value = array_data(reference.get(spec.observe))
-        check.actual_value = array_data(observed[spec.observe])
+        shown[spec.name] = Shown(expected=array_data(reference.get(spec.observe)), actual=array_data(observed[spec.observe]))
+    return [replace(v, shown=shown[v.name]) if v.name in shown else v for v in verdicts], plot
