@@ -47,7 +47,7 @@ def name_causes(items: list[ItemResult], assignment: Assignment) -> list[ItemRes
         if not causes:
             continue
         feedback = result.feedback
-        for hint in [c.hint for c in spec.checks] + [spec.hint]:
+        for hint in [c.hint for c in getattr(spec, "checks", [])] + [spec.hint]:
             if hint and hint in feedback:
                 feedback = feedback.replace(hint, "").replace("  ", " ").strip()
         names = ", ".join(f"`{c.id}`" for c in causes)

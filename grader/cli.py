@@ -32,7 +32,8 @@ from .gradebook import summarise, write_gradebook
 from .similarity import write_csv
 from .overrides import OverridesError, apply_overrides, read_overrides
 from .report import Report, report_schema
-from .rubric import Assignment, RubricError, UnknownAssignment, assignment_ids, load_assignment
+from .rubric import Assignment, RubricError, UnknownAssignment
+from .loader import assignment_ids, load_assignment
 from .secret import PUBLIC_ENV
 
 # Everything else is imported where a command uses it: `grade NOTEBOOK` never pays for matplotlib
@@ -333,7 +334,8 @@ def validate_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Keep the reports of the solution and the examples here."),
 ) -> None:
     """The solution must earn full marks; each known-wrong example must lose exactly the items it lists."""
-    from .rubric import RubricError, UnknownAssignment, assignment_ids, load_assignment
+    from .rubric import RubricError, UnknownAssignment
+    from .loader import assignment_ids, load_assignment
     from .validate import validate
 
     try:
@@ -367,7 +369,8 @@ def export_student_command(
     directory: Path = typer.Argument(..., help="Where to write the bundle (created)."),
 ) -> None:
     """Write a bundle that grades the public checks only and holds no reference solution code."""
-    from .rubric import RubricError, UnknownAssignment, load_assignment
+    from .rubric import RubricError, UnknownAssignment
+    from .loader import load_assignment
     from .student import BundleError, export_student
 
     try:

@@ -28,7 +28,8 @@ from .progress import ItemJudged
 from .causes import name_causes
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
-from .rubric import Assignment, Item, assignment_ids, load_assignment
+from .rubric import Assignment, Item
+from .loader import assignment_ids, load_assignment
 from .secret import for_probes, secret_path
 from .student import BundledAnswers, public_scope
 

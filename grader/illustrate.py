@@ -73,7 +73,7 @@ def illustrate(item: Item, result: ItemResult, response: dict | None, expected: 
 
 def _function_values(item: Item, result: ItemResult, observed: dict, reference: dict) -> None:
     got_cases, want_cases = observed.get("cases") or [], reference.get("cases") or []
-    for index, case in enumerate(item.cases):
+    for index, case in enumerate(getattr(item, "cases", [])):
         check = next((c for c in result.checks if c.name == case.name), None)
         got = got_cases[index] if index < len(got_cases) and isinstance(got_cases[index], dict) else {}
         want = want_cases[index] if index < len(want_cases) and isinstance(want_cases[index], dict) else {}
@@ -86,7 +86,7 @@ def _function_values(item: Item, result: ItemResult, observed: dict, reference: 
 
 
 def _behaviour_values(item: Item, result: ItemResult, observed: dict, reference: dict) -> None:
-    for spec in item.checks:
+    for spec in getattr(item, "checks", []):
         check = next((c for c in result.checks if c.name == spec.name), None)
         if check is None or spec.observe not in observed:
             continue

@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field
 from . import __version__
 from .probes.registry import probe_spec
 from .report import HiddenChecks, Report
-from .rubric import ANSWERS_FILE, RUBRIC_FILE, Assignment, Item, load_rubric
+from .rubric import ANSWERS_FILE, RUBRIC_FILE, Assignment, Item
+from .loader import load_rubric
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -80,18 +81,20 @@ def public_part(assignment: Assignment) -> tuple[Assignment, HiddenChecks, dict[
     """The assignment cut down to what students may run, what was left out, and per item how many checks."""
     items, hidden, per_item = [], HiddenChecks(), {}
     for item in assignment.items:
-        checks = [c for c in item.checks if _visible(c.public, item)]
-        cases = [c for c in item.cases if _visible(c.public, item)]
-        has_parts = bool(item.checks or item.cases)
+        all_checks, all_cases = getattr(item, "checks", []), getattr(item, "cases", [])
+        checks = [c for c in all_checks if _visible(c.public, item)]
+        cases = [c for c in all_cases if _visible(c.public, item)]
+        has_parts = bool(all_checks or all_cases)
         if (has_parts and not (checks or cases)) or (not has_parts and not item.public):
             hidden.items += 1
             hidden.points += item.points
             continue
-        left_out = len(item.checks) - len(checks) + len(item.cases) - len(cases)
+        left_out = len(all_checks) - len(checks) + len(all_cases) - len(cases)
         if left_out:
             per_item[item.id] = left_out
             hidden.checks += left_out
-        items.append(item.model_copy(update={"checks": checks, "cases": cases, "public": True}))
+        parts = {name: value for name, value in (("checks", checks), ("cases", cases)) if name in type(item).model_fields}
+        items.append(item.model_copy(update={**parts, "public": True}))
     if not items:
         raise BundleError(f"{assignment.id} has no public item: mark some with `public = true`")
     return assignment.model_copy(update={"items": items}), hidden, per_item
@@ -99,17 +102,17 @@ def public_part(assignment: Assignment) -> tuple[Assignment, HiddenChecks, dict[
 
 def needs_reference_code(item: Item) -> str | None:
     """Why checking this item would need reference code beside the student's (None: it does not)."""
-    if item.expected_from:
+    if getattr(item, "expected_from", None):
         return f"its expected answer is computed by reference.{item.expected_from} from the student's own values"
     if item.kind not in ("function", "behaviour") or not item.reference:
         return None
     if item.uses:
         return f"it lets {', '.join(item.uses)} resolve to the reference's versions in the student's kernel"
-    if item.reference_builder:
+    if getattr(item, "reference_builder", None):
         return f"its probe builds the reference's object ({item.reference_builder}) in the student's kernel"
     probe = item.probe if item.kind == "behaviour" else "calls.call_function"
-    if probe_spec(probe).ships:
-        return f"its probe {probe} uses reference code in the student's kernel ({', '.join(probe_spec(probe).ships)})"
+    if probe_spec(probe, item._folder).ships:
+        return f"its probe {probe} uses reference code in the student's kernel ({', '.join(probe_spec(probe, item._folder).ships)})"
     return None
 
 

@@ -23,7 +23,7 @@ from published import EXPECTED, question_cells
 
 from grader.anchors import code_tokens, locate_all, locate_items, note_how_found
 from grader.report import Found, ItemResult
-from grader.rubric import assignment_ids, load_assignment
+from grader.loader import assignment_ids, load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 
 from grader.causes import cell_raised, name_causes, one_line
 from grader.report import ItemResult
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 
 
 def result(item_id: str, status: str, feedback: str) -> ItemResult:
