@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .anchors import find_question, locate_items, note_how_found
+from .anchors import locate_items, note_how_found
 from .checks import KINDS, Evidence, Probe
 from .data import dataset_paths
 from .expected import ExpectedAnswers, cache_dir
@@ -29,17 +29,14 @@ from .causes import name_causes
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
 from .rubric import Assignment, Item
-from .loader import assignment_ids, load_assignment
+from .detect import AmbiguousAssignment, detect_assignment  # noqa: F401  (AmbiguousAssignment: raised by grade_notebook)
+from .loader import load_assignment
 from .secret import for_probes, secret_path
 from .student import BundledAnswers, public_scope
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIMS = Path(__file__).resolve().parent / "shims"
 DATA_DIR = Path(__file__).resolve().parent / "data"
-
-
-class AmbiguousAssignment(Exception):
-    """Several assignments fit the notebook about equally well."""
 
 
 def kernel_env(assignment: Assignment, *, python_path: Path = SHIMS) -> dict[str, str]:
@@ -58,24 +55,6 @@ def kernel_env(assignment: Assignment, *, python_path: Path = SHIMS) -> dict[str
     if assignment.keras == "2":
         env["TF_USE_LEGACY_KERAS"] = "1"
     return env
-
-
-def detect_assignment(submission: Submission) -> Assignment:
-    """The assignment whose item names the notebook defines best."""
-    defined = defining_cells(submission.nb)
-    scored = []
-    for assignment_id in assignment_ids():
-        assignment = load_assignment(assignment_id)
-        hits = sum(any(name in defined for name in item.names) or any(find_question(submission.nb, q.texts) is not None for q in item.questions)
-                   for item in assignment.items)
-        scored.append((hits / len(assignment.items), assignment))
-    scored.sort(key=lambda pair: pair[0], reverse=True)
-    if not scored or scored[0][0] == 0:
-        raise AmbiguousAssignment("no assignment's items were found in this notebook; name one with --assignment")
-    if len(scored) > 1 and scored[1][0] >= scored[0][0] - 0.1:
-        names = " and ".join(a.id for _, a in scored[:2])
-        raise AmbiguousAssignment(f"this notebook fits {names} about equally; name one with --assignment")
-    return scored[0][1]
 
 
 def _cells_summary(nb, result: RunResult) -> Cells:

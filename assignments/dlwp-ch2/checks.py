@@ -12,11 +12,16 @@ uses two of them (its items say `origin = "dlwp-ch2"`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from grader.checks.rules import equal, rule
 from grader.compare import Outcome, compare, describe, is_numeric
 from grader.probes.context import Kind, probe
+
+if TYPE_CHECKING:
+    from grader.rubric import CheckSpec, Item
 
 TOPIC = "from_scratch"
 

@@ -9,11 +9,16 @@ trained model are checked by the package's generic `training` probes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from grader.checks.rules import rule
 from grader.compare import Outcome, describe, is_numeric
 from grader.probes.context import Kind, probe
+
+if TYPE_CHECKING:
+    from grader.rubric import CheckSpec, Item
 
 TOPIC = "backprop"
 
