@@ -33,7 +33,7 @@ def contract_errors(assignment: Assignment) -> list[str]:
         if clash:
             errors.append(f"{where} rule: {folder}/checks.py declares {', '.join(clash)}, which the package's rules already name")
         reference = getattr(item, "reference", None)
-        if reference is not None and not reference_file(reference, folder).is_file():
+        if reference is not None and assignment.answers is None and not reference_file(reference, folder).is_file():  # a bundle has none
             errors.append(f"{where} reference: no reference module {reference!r} (in {folder}/reference/ or reference/)")
         if item.kind != "behaviour":
             continue

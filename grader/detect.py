@@ -72,7 +72,12 @@ def scores(nb, assignments: list[Assignment]) -> list[tuple[float, Evidence]]:
 
 def detect_assignment(submission: Submission, root: Path | None = None) -> Assignment:
     """The assignment the notebook answers best; AmbiguousAssignment when none, or two about equally."""
-    scored = scores(submission.nb, [load_assignment(a, root) for a in assignment_ids(root)])
+    return choose(submission.nb, [load_assignment(a, root) for a in assignment_ids(root)])
+
+
+def choose(nb, assignments: list[Assignment]) -> Assignment:
+    """The best of `assignments` for the notebook; AmbiguousAssignment when none fits, or two about equally."""
+    scored = scores(nb, assignments)
     if not scored or scored[0][0] == 0:
         raise AmbiguousAssignment("no assignment's items were found in this notebook; name one with --assignment")
     if len(scored) > 1 and scored[1][0] >= scored[0][0] - MARGIN:

@@ -37,9 +37,8 @@ def item_folder(directory: Path | None, origin: str | None) -> Path | None:
 
 
 @cache
-def _checks_module(path: Path) -> ModuleType | None:
-    if not path.is_file():
-        return None
+def _checks_module(path: Path, stamp: tuple[int, int]) -> ModuleType | None:
+    """Imported once per version of the file (an instructor editing it in a long-lived process gets the new one)."""
     name = f"grader_assignment_checks_{path.parent.name.replace('-', '_')}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -54,7 +53,14 @@ def _checks_module(path: Path) -> ModuleType | None:
 
 def checks_module(folder: str | Path | None) -> ModuleType | None:
     """The folder's `checks.py`, imported once per process; None when it has none."""
-    return None if folder is None else _checks_module(Path(folder).resolve() / CHECKS_FILE)
+    if folder is None:
+        return None
+    path = Path(folder).resolve() / CHECKS_FILE
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _checks_module(path, (stat.st_mtime_ns, stat.st_size))
 
 
 def checks_source(folder: str | Path | None) -> str:

@@ -24,7 +24,9 @@ from . import __version__
 from .probes.registry import probe_spec
 from .report import HiddenChecks, Report
 from .rubric import ANSWERS_FILE, RUBRIC_FILE, Assignment, Item
-from .loader import load_rubric
+from .folders import CHECKS_FILE
+from .loader import code_of, load_rubric, own_folders
+from .versions import uses_tensorflow
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -294,9 +296,12 @@ def export_student(assignment: Assignment, out: Path, *, answers: dict[str, dict
     bundled = public.model_copy(update={"self_test": type(public.self_test)(), "common_code": []})
     (target / RUBRIC_FILE).write_text(rubric_toml(bundled), encoding="utf-8")
     (target / ANSWERS_FILE).write_text(stored.model_dump_json(indent=1) + "\n", encoding="utf-8")
+    for folder in own_folders(assignment):  # the probes and rules of the folders it uses (never their reference/)
+        (out / "assignments" / folder.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(folder / CHECKS_FILE, out / "assignments" / folder.name / CHECKS_FILE)
     if load_rubric(target / RUBRIC_FILE).model_dump(exclude={"directory", "answers"}) != bundled.model_dump(exclude={"directory", "answers"}):
         raise BundleError("the bundled rubric does not read back as written")  # the TOML writer's own check
-    dependencies = json.dumps(_dependencies())
+    dependencies = json.dumps(_dependencies(assignment))
     (out / "pyproject.toml").write_text(PYPROJECT.format(id=assignment.id, version=__version__, dependencies=dependencies), encoding="utf-8")
     hidden_text = (f"Your instructor also runs {hidden.items} hidden items and {hidden.checks} hidden checks."
                    if hidden.items or hidden.checks else "Your instructor runs the same checks.")
@@ -307,10 +312,14 @@ def export_student(assignment: Assignment, out: Path, *, answers: dict[str, dict
     return target / RUBRIC_FILE
 
 
-def _dependencies() -> list[str]:
+def _dependencies(assignment: Assignment) -> list[str]:
+    """The grader's requirements; TensorFlow's only when the assignment's code imports it."""
     import importlib.metadata
 
     try:
-        return [r for r in importlib.metadata.requires("grader") or [] if "extra ==" not in r]
+        found = [r for r in importlib.metadata.requires("grader") or [] if "extra ==" not in r]
     except importlib.metadata.PackageNotFoundError:
-        return ["numpy", "tensorflow", "nbformat", "nbclient", "ipykernel", "pydantic", "typer", "rich", "matplotlib"]
+        found = ["numpy", "tensorflow", "tf-keras", "nbformat", "nbclient", "ipykernel", "pydantic", "typer", "rich", "matplotlib"]
+    if not uses_tensorflow(code_of(assignment)):
+        found = [r for r in found if not r.lower().startswith(("tensorflow", "tf-keras", "tf_keras"))]
+    return found

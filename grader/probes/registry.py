@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from functools import cache
 from pathlib import Path
 
 from .. import folders
@@ -43,7 +42,6 @@ def _module(name: str):
     return importlib.import_module(f"grader.probes.{name}")
 
 
-@cache
 def _probe_spec(path: str, folder: str | None) -> ProbeSpec:
     try:
         spec = getattr(getattr(probe_module(path, folder), path.rsplit(".", 1)[-1]), "spec", None)
