@@ -19,14 +19,23 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+# beside the package in a checkout or a student bundle's directory; inside it when a bundle's wheel is installed
+ASSIGNMENTS_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "assignments", Path(__file__).resolve().parent / "assignments")
+                        if d.is_dir()), Path(__file__).resolve().parent.parent / "assignments")
+ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS_DIR"  # another folder of assignments (a copied, edited rubric; tests)
 CHECKS_FILE = "checks.py"
 REFERENCE_FOLDER = "reference"
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / REFERENCE_FOLDER  # the top-level reference/ of the layout
+
+
+def assignments_dir() -> Path:
+    return Path(os.environ[ASSIGNMENTS_ENV]) if os.environ.get(ASSIGNMENTS_ENV) else ASSIGNMENTS_DIR
 
 
 def item_folder(directory: Path | None, origin: str | None) -> Path | None:

@@ -135,11 +135,17 @@ def _without(nb, removed: dict):
     return nb
 
 
+def _outside(root: Path, folders: set[Path]) -> list[Path]:
+    """Assignment folders elsewhere than the package (GRADER_ASSIGNMENTS_DIR): their reference/ is hidden too."""
+    return sorted(f for f in folders if not f.resolve().is_relative_to(root))
+
+
 def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path], preload: list[str]) -> KernelSpec:
     """How this assignment's kernels start: environment, limits, preamble and what they may see."""
     datasets = dataset_paths(assignment.datasets)
     return KernelSpec.make(kernel_env(assignment), limits, preamble_source(assignment.seed, datasets, preload),
-                           hidden=[PACKAGE_ROOT, cache_dir().parent, secret_path().parent, *hidden],
+                           hidden=[PACKAGE_ROOT, cache_dir().parent, secret_path().parent, *hidden,
+                                   *_outside(PACKAGE_ROOT, {item._folder for item in assignment.items if item._folder is not None})],
                            readable=[DATA_DIR, SHIMS, *map(Path, datasets.values())])
 
 

@@ -8,7 +8,6 @@ Schema generated from them.
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,14 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, PrivateAttr, field_validator, model_validator
 
-# beside the package in a checkout or a student bundle's directory; inside it when a bundle's wheel is installed
-ASSIGNMENTS_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "assignments", Path(__file__).resolve().parent / "assignments")
-                        if d.is_dir()), Path(__file__).resolve().parent.parent / "assignments")
-ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS_DIR"  # another folder of assignments (a copied, edited rubric; tests)
+from .folders import ASSIGNMENTS_DIR, ASSIGNMENTS_ENV, assignments_dir  # noqa: F401  (where assignments are: re-exported)
 
-
-def assignments_dir() -> Path:
-    return Path(os.environ[ASSIGNMENTS_ENV]) if os.environ.get(ASSIGNMENTS_ENV) else ASSIGNMENTS_DIR
 RUBRIC_FILE = "rubric.toml"
 ANSWERS_FILE = "expected.json"  # present in a student bundle only
 

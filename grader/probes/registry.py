@@ -70,10 +70,8 @@ def probe_spec(path: str, folder=None) -> ProbeSpec:
 
 
 def _every_folder_probe() -> dict[str, ProbeSpec]:
-    from ..rubric import assignments_dir
-
     found = {}
-    for checks in sorted(assignments_dir().glob(f"*/{folders.CHECKS_FILE}")):
+    for checks in sorted(folders.assignments_dir().glob(f"*/{folders.CHECKS_FILE}")):
         for name, spec in folder_probes(checks.parent).items():
             found[name] = None if name in found else spec  # a name two folders declare is nobody's
     return {name: spec for name, spec in found.items() if spec is not None}
