@@ -32,7 +32,7 @@ class AmbiguousAssignment(Exception):
 
 
 @dataclass(frozen=True)
-class Evidence:
+class Fit:
     """What of one assignment a notebook answers."""
 
     assignment: Assignment
@@ -44,7 +44,7 @@ class Evidence:
         return self.found / len(self.assignment.items)
 
 
-def evidence(nb, assignment: Assignment, defined: dict[str, int] | None = None) -> Evidence:
+def fit(nb, assignment: Assignment, defined: dict[str, int] | None = None) -> Fit:
     """The items of `assignment` the notebook answers, and in which cells."""
     defined = defining_cells(nb) if defined is None else defined
     found, cells = 0, set()
@@ -54,14 +54,14 @@ def evidence(nb, assignment: Assignment, defined: dict[str, int] | None = None) 
         if named or asked:
             found += 1
             cells.update(named[:1] or asked)
-    return Evidence(assignment, found, frozenset(cells))
+    return Fit(assignment, found, frozenset(cells))
 
 
-def scores(nb, assignments: list[Assignment]) -> list[tuple[float, Evidence]]:
+def scores(nb, assignments: list[Assignment]) -> list[tuple[float, Fit]]:
     """Each assignment's score, best first: the share of its items found × the share of its cells only it explains
     among the assignments that answer at least as many items."""
     defined = defining_cells(nb)
-    found = [evidence(nb, a, defined) for a in assignments]
+    found = [fit(nb, a, defined) for a in assignments]
     scored = []
     for e in found:
         stronger = set().union(*(other.cells for other in found if other.found > e.found))

@@ -203,7 +203,7 @@ grade = "grader.cli:main"
 include = ["grader*"]
 
 [tool.setuptools.package-data]
-grader = ["data/*.npz", "data/*.md", "shims/**/*.py", "assignments/*/*.toml", "assignments/*/*.json"]
+grader = ["data/*.npz", "data/*.md", "shims/**/*.py", "assignments/*/*.toml", "assignments/*/*.json", "assignments/*/checks.py"]
 """
 
 README = """# {title}: public checks
