@@ -48,8 +48,8 @@ class StoredAnswers(BaseModel):
 
 
 def request_digest(request: dict) -> str:
-    """What an answer depends on in a request (the data paths differ from machine to machine)."""
-    text = json.dumps({k: v for k, v in request.items() if k != "data"}, sort_keys=True)
+    """What an answer depends on in a request (the data paths and the assignment's folder differ from machine to machine)."""
+    text = json.dumps({k: v for k, v in request.items() if k not in ("data", "folder")}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

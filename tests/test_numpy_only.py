@@ -97,3 +97,11 @@ def test_a_numpy_only_assignment_needs_no_tensorflow_anywhere(guide_assignments,
     assert "numpy" in project and "tensorflow" not in project and "tf-keras" not in project
     assert (bundle / "assignments" / EXAMPLE / "checks.py").is_file()  # its probes and rules travel with it
     assert not list(bundle.rglob("numpy_net.py"))  # its reference does not
+    # the bundle grades with its stored answers and its own checks.py, no reference code
+    wrong = guide_assignments / EXAMPLE / "wrong" / "reversed_layers.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "grader", str(wrong), "-a", EXAMPLE, "--json", str(tmp_path / "b.json")], cwd=bundle,
+                          capture_output=True, text=True, timeout=300, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((tmp_path / "b.json").read_text())
+    assert report["scope"] == "public" and {i["id"]: i["status"] for i in report["items"]} == {"naive_relu": "pass", "naive_sequential": "fail"}
+    assert "reverse order" in report["items"][1]["feedback"] + report["items"][0]["feedback"]
