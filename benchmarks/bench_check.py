@@ -47,7 +47,7 @@ def main() -> None:
     from grader.grade import kernel_env
     from grader.kernel.preamble import preamble_source
     from grader.notebook import defining_cells
-    from grader.rubric import load_assignment
+    from grader.loader import load_assignment
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", nargs="?", type=Path, default=DEFAULT)

@@ -29,7 +29,7 @@ from nbclient import NotebookClient
 from grader.data import dataset_paths
 from grader.grade import kernel_env
 from grader.kernel.preamble import preamble_source
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 nb = nbformat.read(sys.argv[1], as_version=4)
 nb.cells.insert(0, nbformat.v4.new_code_cell(preamble_source(0, dataset_paths(["mnist"]))))
 env = kernel_env(load_assignment(sys.argv[2]))

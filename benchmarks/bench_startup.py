@@ -87,7 +87,7 @@ def main() -> None:
     from grader.grade import kernel_env
     from grader.kernel.preamble import preamble_source
     from grader.notebook import named_modules
-    from grader.rubric import load_assignment
+    from grader.loader import load_assignment
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", default="dlwp-ch2")

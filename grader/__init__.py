@@ -11,7 +11,7 @@ the live kernel's objects (`grader.selfcheck`).
 
 __version__ = "0.2.0"
 
-_LAZY = {"grade_notebook": "grade", "Report": "report", "Assignment": "rubric", "load_assignment": "rubric"}
+_LAZY = {"grade_notebook": "grade", "Report": "report", "Assignment": "rubric", "load_assignment": "loader"}
 
 __all__ = ["Assignment", "Report", "__version__", "check", "grade_notebook", "load_assignment"]
 

@@ -41,7 +41,8 @@ from .kernel.processes import descendants, kill_all
 from .late import LatePolicy, apply_late, parse_time
 from .notebook import NotebookRejected, defining_cells, load
 from .report import Report, Student, SubmissionRef
-from .rubric import Assignment, RubricError, UnknownAssignment, load_assignment
+from .rubric import Assignment, RubricError, UnknownAssignment
+from .loader import load_assignment
 
 GRADESCOPE_MEMORY_MB = 768  # Gradescope's default container, when no cgroup says otherwise
 GRADESCOPE_TIME_LIMIT_S = 600.0  # Gradescope's default autograder timeout (10 minutes)

@@ -263,7 +263,7 @@ def code_units(reports: dict[str, Report]) -> list[CodeUnit]:
 
 def similarity(reports: dict[str, Report], assignment: Assignment, threshold: float = 0.8) -> list[SimilarPair]:
     """Pairs of submissions whose code for an item is alike beyond what the reference explains."""
-    common = sorted({reference_source(item.reference) for item in assignment.items if item.reference})
+    common = sorted({reference_source(item.reference, item._folder) for item in assignment.items if getattr(item, "reference", None)})
     common += [(assignment.directory / name).read_text(encoding="utf-8") for name in assignment.common_code]
     return similar_pairs(code_units(reports), threshold=threshold, common=common)
 

@@ -11,8 +11,12 @@ the cell that defines an item) is shown as one line, not its whole text.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .report import ItemResult
-from .rubric import Item
+
+if TYPE_CHECKING:
+    from .rubric import Item
 
 FAILED = ("fail", "error", "missing")
 WIDTH = 160
@@ -39,7 +43,7 @@ def with_causes(feedback: str, spec: Item, causes: list[ItemResult]) -> str:
     """The feedback of an item that failed, led by the items it relies on that failed too, without its now misleading hints."""
     if not causes:
         return feedback
-    for hint in [c.hint for c in spec.checks] + [spec.hint]:
+    for hint in [c.hint for c in getattr(spec, "checks", [])] + [spec.hint]:
         if hint and hint in feedback:
             feedback = feedback.replace(hint, "").replace("  ", " ").strip()
     names = ", ".join(f"`{c.id}`" for c in causes)

@@ -223,7 +223,7 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
     from .batch import Progress as BatchProgress
     from .batch import Shard, finish_batch, run_batch
     from .cli_cluster import CLUSTERS, BatchPlace, cluster_for
-    from .rubric import load_assignment
+    from .loader import load_assignment
 
     place = place or BatchPlace()
     if out is None and len(paths) == 1:
@@ -310,7 +310,8 @@ def validate_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Keep the reports of the solution and the examples here."),
 ) -> None:
     """The solution must earn full marks; each known-wrong example must lose exactly the items it lists."""
-    from .rubric import RubricError, UnknownAssignment, assignment_ids, load_assignment
+    from .rubric import RubricError, UnknownAssignment
+    from .loader import assignment_ids, load_assignment
     from .validate import validate
 
     try:
@@ -344,7 +345,8 @@ def export_student_command(
     directory: Path = typer.Argument(..., help="Where to write the bundle (created)."),
 ) -> None:
     """Write a bundle that grades the public checks only and holds no reference solution code."""
-    from .rubric import RubricError, UnknownAssignment, load_assignment
+    from .rubric import RubricError, UnknownAssignment
+    from .loader import load_assignment
     from .student import BundleError, export_student
 
     try:

@@ -21,7 +21,8 @@ from .gradebook import write_gradebook
 from .late import LateError, LatePolicy, apply_late, parse_time, read_submitted_at
 from .lms import CANVAS_NAME, Key, LmsError, LmsFormat, fill, match_all, read_map, read_roster
 from .regrade import diff_reports, previous_reports, read_reports
-from .rubric import RubricError, UnknownAssignment, load_assignment
+from .rubric import RubricError, UnknownAssignment
+from .loader import load_assignment
 
 COMMANDS = ("gradebook", "diff", "autograder")
 

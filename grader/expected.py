@@ -12,7 +12,6 @@ stdin, responses on stdout.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import subprocess
@@ -28,13 +27,14 @@ from .kernel import agent
 from .probes import context, registry
 from .probes.executor import LocalExecutor
 from .probes.reference_code import reference_source
+from .versions import versions_of
 
 PROBES_DIR = Path(__file__).resolve().parent / "probes"
 
 
-@cache
-def probe_source(probe: str) -> str:
-    return (PROBES_DIR / f"{probe.rsplit('.', 1)[0]}.py").read_text(encoding="utf-8")
+def probe_source(probe: str, folder: str | None = None) -> str:
+    """The source of the module a probe is in: a module of the package, or the assignment folder's `checks.py`."""
+    return Path(registry.probe_module(probe, folder).__file__).read_text(encoding="utf-8")
 
 
 @cache
@@ -49,13 +49,19 @@ def cache_dir() -> Path:
 
 
 def cache_key(requests: list[dict], env: dict[str, str]) -> str:
-    """Everything the reference answers depend on: requests, code, data, versions."""
+    """Everything the reference answers depend on: requests, code, data, and the versions of what that code imports.
+
+    A numpy-only assignment's key asks for numpy's version, not TensorFlow's
+    (which need not be installed); a TensorFlow one's for both.
+    """
     digest = hashlib.sha256()
-    parts = [__version__, harness_source(), env.get("TF_USE_LEGACY_KERAS", ""), importlib.metadata.version("tensorflow")]
+    parts, sources = [__version__, harness_source(), env.get("TF_USE_LEGACY_KERAS", "")], []
     for request in requests:
-        parts += [json.dumps({k: v for k, v in request.items() if k != "data"}, sort_keys=True),
-                  reference_source(request["reference"]), probe_source(request["probe"])]
+        folder = request.get("folder")
+        sources += [reference_source(request["reference"], folder), probe_source(request["probe"], folder)]
+        parts += [json.dumps({k: v for k, v in request.items() if k not in ("data", "folder")}, sort_keys=True), *sources[-2:]]
         parts += [dataset_digest(name) for name in sorted(request.get("data", {}))]
+    parts += [f"{name}=={version}" for name, version in versions_of(sources).items()]
     for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")
@@ -106,7 +112,8 @@ class ExpectedAnswers:
 def answer(request: dict) -> dict:
     """The reference's answer to one probe request: the same request, run on a fresh copy of the reference module."""
     namespace: dict = {"__name__": f"reference_{request['reference']}"}
-    exec(compile(reference_source(request["reference"]), f"<reference {request['reference']}>", "exec"), namespace)
+    source = reference_source(request["reference"], request.get("folder"))
+    exec(compile(source, f"<reference {request['reference']}>", "exec"), namespace)
     response = registry.run_request(request, LocalExecutor(namespace), reference_side=True)
     response["found"] = request["reference_target"]
     return response

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .anchors import Anchor, find_question, locate_items
+from .anchors import Anchor, locate_items
 from .checks import KINDS, Evidence, Probe
 from .data import dataset_paths
 from .expected import ExpectedAnswers, cache_dir
@@ -31,17 +31,15 @@ from .probes.registry import run_request, ships
 from .progress import ItemJudged
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
-from .rubric import Assignment, Item, assignment_ids, load_assignment
+from .rubric import Assignment, Item
+from .detect import AmbiguousAssignment, detect_assignment  # noqa: F401  (AmbiguousAssignment: raised by grade_notebook)
+from .loader import load_assignment
 from .secret import Inputs, for_probes, secret_path
 from .student import BundledAnswers, hidden_checks_of, hidden_of
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIMS = Path(__file__).resolve().parent / "shims"
 DATA_DIR = Path(__file__).resolve().parent / "data"
-
-
-class AmbiguousAssignment(Exception):
-    """Several assignments fit the notebook about equally well."""
 
 
 def kernel_env(assignment: Assignment, *, python_path: Path = SHIMS) -> dict[str, str]:
@@ -60,24 +58,6 @@ def kernel_env(assignment: Assignment, *, python_path: Path = SHIMS) -> dict[str
     if assignment.keras == "2":
         env["TF_USE_LEGACY_KERAS"] = "1"
     return env
-
-
-def detect_assignment(submission: Submission) -> Assignment:
-    """The assignment whose item names the notebook defines best."""
-    defined = defining_cells(submission.nb)
-    scored = []
-    for assignment_id in assignment_ids():
-        assignment = load_assignment(assignment_id)
-        hits = sum(any(name in defined for name in item.names) or any(find_question(submission.nb, q.texts) is not None for q in item.questions)
-                   for item in assignment.items)
-        scored.append((hits / len(assignment.items), assignment))
-    scored.sort(key=lambda pair: pair[0], reverse=True)
-    if not scored or scored[0][0] == 0:
-        raise AmbiguousAssignment("no assignment's items were found in this notebook; name one with --assignment")
-    if len(scored) > 1 and scored[1][0] >= scored[0][0] - 0.1:
-        names = " and ".join(a.id for _, a in scored[:2])
-        raise AmbiguousAssignment(f"this notebook fits {names} about equally; name one with --assignment")
-    return scored[0][1]
 
 
 def _cells_summary(nb, result: RunResult, removed: dict[int, CellError]) -> Cells:
@@ -161,11 +141,17 @@ def _without(nb, removed: dict):
     return nb
 
 
+def _outside(root: Path, folders: set[Path]) -> list[Path]:
+    """Assignment folders elsewhere than the package (GRADER_ASSIGNMENTS_DIR): their reference/ is hidden too."""
+    return sorted(f for f in folders if not f.resolve().is_relative_to(root))
+
+
 def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path], preload: list[str]) -> KernelSpec:
     """How this assignment's kernels start: environment, limits, preamble and what they may see."""
     datasets = dataset_paths(assignment.datasets)
     return KernelSpec.make(kernel_env(assignment), limits, preamble_source(assignment.seed, datasets, preload),
-                           hidden=[PACKAGE_ROOT, cache_dir().parent, secret_path().parent, *hidden],
+                           hidden=[PACKAGE_ROOT, cache_dir().parent, secret_path().parent, *hidden,
+                                   *_outside(PACKAGE_ROOT, {item._folder for item in assignment.items if item._folder is not None})],
                            readable=[DATA_DIR, SHIMS, *map(Path, datasets.values())])
 
 

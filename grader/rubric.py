@@ -8,22 +8,15 @@ Schema generated from them.
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, PrivateAttr, field_validator, model_validator
 
-# beside the package in a checkout or a student bundle's directory; inside it when a bundle's wheel is installed
-ASSIGNMENTS_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "assignments", Path(__file__).resolve().parent / "assignments")
-                        if d.is_dir()), Path(__file__).resolve().parent.parent / "assignments")
-ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS_DIR"  # another folder of assignments (a copied, edited rubric; tests)
+from .folders import ASSIGNMENTS_DIR, ASSIGNMENTS_ENV, assignments_dir  # noqa: F401  (where assignments are: re-exported)
 
-
-def assignments_dir() -> Path:
-    return Path(os.environ[ASSIGNMENTS_ENV]) if os.environ.get(ASSIGNMENTS_ENV) else ASSIGNMENTS_DIR
 RUBRIC_FILE = "rubric.toml"
 ANSWERS_FILE = "expected.json"  # present in a student bundle only
 
@@ -64,6 +57,7 @@ class Case(_Strict):
 
     name: str
     args: list[ArgSpec]
+    weight: float = Field(default=1.0, ge=0, description="the case's share of the item's points, against the other checks' weights")
     public: bool | None = Field(default=None, description="shown to students in their bundle; default: the item's `public`")
 
 
@@ -98,65 +92,88 @@ class CheckSpec(_Strict):
     public: bool | None = Field(default=None, description="shown to students in their bundle; default: the item's `public`")
 
 
-class Item(_Strict):
-    """One graded item: where to find it, how to ask it, how to judge it."""
+class _ItemBase(_Strict):
+    """What every item has: its id and points, where the notebook answers it, its feedback."""
 
     id: str
     title: str
     points: float = Field(gt=0)
-    kind: str
-    names: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list, description="the object's name in the notebook, then accepted aliases")
     questions: list[Question] = Field(default_factory=list)
-    capture: list[str] = Field(default_factory=list, description="names captured with a question's answer")
-    expected: Any = None
-    expected_from: str | None = Field(default=None, description="module.function in reference/ computing the expected answer from the captured names")
-    match: Literal["value", "rank"] = "value"
-    run: bool = Field(default=False, description="manual items: the answer cells must also run without error")
-    reference: str | None = Field(default=None, description="module in reference/; a behaviour item without one is judged by its rules alone")
-    reference_target: str | None = None
-    reference_builder: str | None = None
-    probe: str | None = None
-    uses: list[str] = Field(default_factory=list, description="names the object calls that resolve to reference versions while it is checked")
-    params: dict[str, Any] = Field(default_factory=dict)
-    cases: list[Case] = Field(default_factory=list)
-    checks: list[CheckSpec] = Field(default_factory=list)
-    dtype: Literal["ignore", "kind"] = "ignore"
-    rtol: float = 1e-5
-    atol: float = 1e-6
     hint: str = ""
     feedback: Literal["first", "all"] = Field(default="first", description="the feedback gives the first failed check's reason, or every one's")
     timeout_s: float | None = Field(default=None, gt=0)
     public: bool = Field(default=True, description="students' bundles grade this item's public checks; `false` hides the whole item")
     depends_on: list[str] = Field(default_factory=list, description="items whose objects the notebook uses to answer this one (its own "
                                   "training uses its own layers): when one of them fails too, the feedback names it as the likely cause")
+    _folder: Path | None = PrivateAttr(default=None)  # set by grader.loader: where `probe`, rules and `reference` resolve
+    origin: str | None = Field(default=None, description="set by `include`: the assignment the item comes from; its probe, rules "
+                               "and reference resolve in that assignment's folder (its `checks.py` and `reference/`)")
 
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, kind: str) -> str:
-        from .checks import KINDS
 
-        if kind not in KINDS:
-            raise ValueError(f"unknown kind {kind!r} (known: {', '.join(sorted(KINDS))})")
-        return kind
+class _ReferenceFields(_Strict):
+    """Items compared with a reference: which module, which object in it, which helpers resolve to it."""
+
+    reference: str | None = Field(default=None, description="module of the assignment's `reference/` folder, else of the top-level `reference/`")
+    reference_target: str | None = Field(default=None, description="the object in the module (default: the item's first name)")
+    uses: list[str] = Field(default_factory=list, description="names the object calls that resolve to reference versions while it is checked")
+    params: dict[str, Any] = Field(default_factory=dict, description="settings the probe reads")
+
+
+class FunctionItem(_ItemBase, _ReferenceFields):
+    """`function`: the student's function and the reference's called on the same inputs, outputs compared."""
+
+    kind: Literal["function"]
+    reference: str = Field(description="module of the assignment's `reference/` folder, else of the top-level `reference/`")
+    names: list[str] = Field(min_length=1, description="the function's name in the notebook, then accepted aliases")
+    cases: list[Case] = Field(default_factory=list)
+    dtype: Literal["ignore", "kind"] = "ignore"
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    unchanged_weight: float = Field(default=1.0, ge=0, description="weight of the check that the arguments are left unchanged, "
+                                    "against each case's `weight`")
+
+
+class BehaviourItem(_ItemBase, _ReferenceFields):
+    """`behaviour`: a probe exercises the object, each check's rule judges one observation."""
+
+    kind: Literal["behaviour"]
+    probe: str = Field(description="`module.function` of grader/probes (generic), or `function` of the assignment's `checks.py`")
+    reference_builder: str | None = Field(default=None, description="a function beside the probe that builds the reference object")
+    checks: list[CheckSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _known_rules(self) -> "Item":
-        from .checks.rules import RULES
-
-        for check in self.checks:
-            if check.rule not in RULES:
-                raise ValueError(f"check {check.name!r}: unknown rule {check.rule!r} (known: {', '.join(sorted(RULES))})")
-        if self.kind == "behaviour" and not self.probe:
-            raise ValueError("a behaviour item needs a `probe`")
-        if self.kind == "function" and not (self.names and self.reference):
-            raise ValueError("a function item needs `names` and a `reference` module")
-        if self.kind == "behaviour" and not (self.names or self.questions):
+    def _found_somehow(self) -> "BehaviourItem":
+        if not (self.names or self.questions):
             raise ValueError("a behaviour item needs `names` or `questions`")
         if (self.reference_target or self.reference_builder) and not self.reference:
             raise ValueError("`reference_target` and `reference_builder` need a `reference` module")
-        if self.kind in ("answer", "manual") and not self.questions:
-            raise ValueError(f"a {self.kind} item needs `questions`")
         return self
+
+
+class AnswerItem(_ItemBase):
+    """`answer`: the value a question's answer cells left, compared with what the rubric expects."""
+
+    kind: Literal["answer"]
+    questions: list[Question] = Field(min_length=1)
+    capture: list[str] = Field(default_factory=list, description="names captured with a question's answer")
+    expected: Any = None
+    expected_from: str | None = Field(default=None, description="module.function of the reference computing the expected answer from the captured names")
+    match: Literal["value", "rank"] = "value"
+    rtol: float = 1e-5
+    atol: float = 1e-6
+
+
+class ManualItem(_ItemBase):
+    """`manual`: a free-text answer, found and shown to a person."""
+
+    kind: Literal["manual"]
+    questions: list[Question] = Field(min_length=1)
+    run: bool = Field(default=False, description="the answer cells must also run without error")
+
+
+Item = Annotated[FunctionItem | BehaviourItem | AnswerItem | ManualItem, Field(discriminator="kind")]
+ITEM_KINDS = ("function", "behaviour", "answer", "manual")
 
 
 class Limits(_Strict):
@@ -288,26 +305,33 @@ def _resolve_includes(data: dict, path: Path, depth: int = 0) -> dict:
         found = [i for i in other.get("items", []) if i.get("id") == item_id]
         if not found:
             raise RubricError(f"{path}: field `items.{index}.include`: {other_id} has no item {item_id!r}")
-        items.append(found[0])
+        items.append({"origin": other_id, **found[0]})  # its probe, rules and reference resolve in its own folder
     return {**data, "items": items}
 
 
-def load_rubric(path: Path) -> Assignment:
-    """Read and validate one rubric file."""
+def _where(error: dict) -> str:
+    """An error's field as the rubric file spells it: `items.0.points`, not pydantic's `items.0.function.points`."""
+    loc = list(error["loc"])
+    for i in range(len(loc) - 1, 0, -1):
+        if isinstance(loc[i - 1], int) and loc[i] in ITEM_KINDS:
+            del loc[i]
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc.append("kind")
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def read_rubric(path: Path) -> Assignment:
+    """Read one rubric file and validate its format (names of probes, rules and references: `grader.loader`)."""
     data = _resolve_includes(_read_toml(path), path)
     try:
         answers = path.parent / ANSWERS_FILE
-        assignment = Assignment.model_validate({**data, "directory": path.parent, "answers": answers if answers.is_file() else None})
+        return Assignment.model_validate({**data, "directory": path.parent, "answers": answers if answers.is_file() else None})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise RubricError(f"{path}: field `{where}`: {first['msg']}") from None
-    from .contract import contract_errors  # the probes' and rules' declarations, checked at load time
-
-    errors = contract_errors(assignment)
-    if errors:
-        raise RubricError(f"{path}: field `{errors[0]}`" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
-    return assignment
+        message = first["msg"]
+        if first["type"] == "union_tag_invalid":
+            message = f"unknown kind {first['input'].get('kind')!r} (known: {', '.join(ITEM_KINDS)})" if isinstance(first.get("input"), dict) else message
+        raise RubricError(f"{path}: field `{_where(first)}`: {message}") from None
 
 
 def assignment_ids(root: Path | None = None) -> list[str]:
@@ -315,10 +339,11 @@ def assignment_ids(root: Path | None = None) -> list[str]:
     return sorted(p.parent.name for p in root.glob(f"*/{RUBRIC_FILE}"))
 
 
-def load_assignment(assignment_id: str, root: Path | None = None) -> Assignment:
+def rubric_path(assignment_id: str, root: Path | None = None) -> Path:
+    """The rubric of an assignment id; UnknownAssignment (naming the known ones) when there is none."""
     root = root or assignments_dir()
     path = root / assignment_id / RUBRIC_FILE
     if not path.is_file():
         known = ", ".join(assignment_ids(root)) or "none"
         raise UnknownAssignment(f"unknown assignment {assignment_id!r} (known: {known})")
-    return load_rubric(path)
+    return path

@@ -39,7 +39,8 @@ from .notebook import NotebookRejected, defining_cells, load
 from .probes.executor import LocalExecutor
 from .probes.registry import run_request
 from .report import Cells, ItemResult, Report, SubmissionRef
-from .rubric import Assignment, Item, RubricError, UnknownAssignment, assignment_ids, load_assignment
+from .rubric import Assignment, Item, RubricError, UnknownAssignment
+from .loader import assignment_ids, load_assignment
 from .student import BundledAnswers, hidden_checks_of, needs_reference_code
 
 ASSIGNMENT_ENV = "GRADER_ASSIGNMENT"  # which assignment `%check` checks, when the notebook cannot say
@@ -201,7 +202,7 @@ class _Answers:
     def fetch(self, assignment: Assignment, items: list[Item]) -> None:
         """Make sure the answers of `items` are known: one reference run for all those not known yet."""
         todo = [i for i in items if (assignment.id, str(assignment.directory), i.id) not in self.known
-                and KINDS[i.kind].needs_reference and i.reference and not_previewable(i) is None]
+                and KINDS[i.kind].needs_reference and getattr(i, "reference", None) and not_previewable(i) is None]
         if not todo:
             return
         probes = {i.id: KINDS[i.kind].probes(i, assignment, []) for i in todo}

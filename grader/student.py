@@ -23,7 +23,10 @@ from pydantic import BaseModel, Field
 from . import __version__
 from .probes.registry import probe_spec
 from .report import HiddenChecks, Report
-from .rubric import ANSWERS_FILE, RUBRIC_FILE, Assignment, Item, load_rubric
+from .rubric import ANSWERS_FILE, RUBRIC_FILE, Assignment, Item
+from .folders import CHECKS_FILE
+from .loader import code_of, load_rubric, own_folders
+from .versions import uses_tensorflow
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -45,8 +48,8 @@ class StoredAnswers(BaseModel):
 
 
 def request_digest(request: dict) -> str:
-    """What an answer depends on in a request (the data paths differ from machine to machine)."""
-    text = json.dumps({k: v for k, v in request.items() if k != "data"}, sort_keys=True)
+    """What an answer depends on in a request (the data paths and the assignment's folder differ from machine to machine)."""
+    text = json.dumps({k: v for k, v in request.items() if k not in ("data", "folder")}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -81,18 +84,20 @@ def public_part(assignment: Assignment) -> tuple[Assignment, HiddenChecks, dict[
     """The assignment cut down to what students may run, what was left out, and per item how many checks."""
     items, hidden, per_item = [], HiddenChecks(), {}
     for item in assignment.items:
-        checks = [c for c in item.checks if _visible(c.public, item)]
-        cases = [c for c in item.cases if _visible(c.public, item)]
-        has_parts = bool(item.checks or item.cases)
+        all_checks, all_cases = getattr(item, "checks", []), getattr(item, "cases", [])
+        checks = [c for c in all_checks if _visible(c.public, item)]
+        cases = [c for c in all_cases if _visible(c.public, item)]
+        has_parts = bool(all_checks or all_cases)
         if (has_parts and not (checks or cases)) or (not has_parts and not item.public):
             hidden.items += 1
             hidden.points += item.points
             continue
-        left_out = len(item.checks) - len(checks) + len(item.cases) - len(cases)
+        left_out = len(all_checks) - len(checks) + len(all_cases) - len(cases)
         if left_out:
             per_item[item.id] = left_out
             hidden.checks += left_out
-        items.append(item.model_copy(update={"checks": checks, "cases": cases, "public": True}))
+        parts = {name: value for name, value in (("checks", checks), ("cases", cases)) if name in type(item).model_fields}
+        items.append(item.model_copy(update={**parts, "public": True}))
     if not items:
         raise BundleError(f"{assignment.id} has no public item: mark some with `public = true`")
     return assignment.model_copy(update={"items": items}), hidden, per_item
@@ -100,17 +105,17 @@ def public_part(assignment: Assignment) -> tuple[Assignment, HiddenChecks, dict[
 
 def needs_reference_code(item: Item) -> str | None:
     """Why checking this item would need reference code beside the student's (None: it does not)."""
-    if item.expected_from:
+    if getattr(item, "expected_from", None):
         return f"its expected answer is computed by reference.{item.expected_from} from the student's own values"
     if item.kind not in ("function", "behaviour") or not item.reference:
         return None
     if item.uses:
         return f"it lets {', '.join(item.uses)} resolve to the reference's versions in the student's kernel"
-    if item.reference_builder:
+    if getattr(item, "reference_builder", None):
         return f"its probe builds the reference's object ({item.reference_builder}) in the student's kernel"
     probe = item.probe if item.kind == "behaviour" else "calls.call_function"
-    if probe_spec(probe).ships:
-        return f"its probe {probe} uses reference code in the student's kernel ({', '.join(probe_spec(probe).ships)})"
+    if probe_spec(probe, item._folder).ships:
+        return f"its probe {probe} uses reference code in the student's kernel ({', '.join(probe_spec(probe, item._folder).ships)})"
     return None
 
 
@@ -195,7 +200,7 @@ grade = "grader.cli:main"
 include = ["grader*"]
 
 [tool.setuptools.package-data]
-grader = ["data/*.npz", "data/*.md", "shims/**/*.py", "assignments/*/*.toml", "assignments/*/*.json"]
+grader = ["data/*.npz", "data/*.md", "shims/**/*.py", "assignments/*/*.toml", "assignments/*/*.json", "assignments/*/checks.py"]
 """
 
 README = """# {title}: public checks
@@ -288,9 +293,12 @@ def export_student(assignment: Assignment, out: Path, *, answers: dict[str, dict
     bundled = public.model_copy(update={"self_test": type(public.self_test)(), "common_code": []})
     (target / RUBRIC_FILE).write_text(rubric_toml(bundled), encoding="utf-8")
     (target / ANSWERS_FILE).write_text(stored.model_dump_json(indent=1) + "\n", encoding="utf-8")
+    for folder in own_folders(assignment):  # the probes and rules of the folders it uses (never their reference/)
+        (out / "assignments" / folder.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(folder / CHECKS_FILE, out / "assignments" / folder.name / CHECKS_FILE)
     if load_rubric(target / RUBRIC_FILE).model_dump(exclude={"directory", "answers"}) != bundled.model_dump(exclude={"directory", "answers"}):
         raise BundleError("the bundled rubric does not read back as written")  # the TOML writer's own check
-    dependencies = json.dumps(_dependencies())
+    dependencies = json.dumps(_dependencies(assignment))
     (out / "pyproject.toml").write_text(PYPROJECT.format(id=assignment.id, version=__version__, dependencies=dependencies), encoding="utf-8")
     hidden_text = (f"Your instructor also runs {hidden.items} hidden items and {hidden.checks} hidden checks."
                    if hidden.items or hidden.checks else "Your instructor runs the same checks.")
@@ -301,10 +309,14 @@ def export_student(assignment: Assignment, out: Path, *, answers: dict[str, dict
     return target / RUBRIC_FILE
 
 
-def _dependencies() -> list[str]:
+def _dependencies(assignment: Assignment) -> list[str]:
+    """The grader's requirements; TensorFlow's only when the assignment's code imports it."""
     import importlib.metadata
 
     try:
-        return [r for r in importlib.metadata.requires("grader") or [] if "extra ==" not in r]
+        found = [r for r in importlib.metadata.requires("grader") or [] if "extra ==" not in r]
     except importlib.metadata.PackageNotFoundError:
-        return ["numpy", "tensorflow", "nbformat", "nbclient", "ipykernel", "pydantic", "typer", "rich", "matplotlib"]
+        found = ["numpy", "tensorflow", "tf-keras", "nbformat", "nbclient", "ipykernel", "pydantic", "typer", "rich", "matplotlib"]
+    if not uses_tensorflow(code_of(assignment)):
+        found = [r for r in found if not r.lower().startswith(("tensorflow", "tf-keras", "tf_keras"))]
+    return found

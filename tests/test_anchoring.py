@@ -26,7 +26,7 @@ from grader.checks import Evidence
 from grader.checks.base import Judgement
 from grader.judging import item_result
 from grader.report import Cells, Found, ItemResult
-from grader.rubric import assignment_ids, load_assignment
+from grader.loader import assignment_ids, load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@
 from grader.causes import cell_raised, one_line, with_causes
 from grader import judging
 from grader.report import ItemResult
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 
 
 def result(item_id: str, status: str, feedback: str) -> ItemResult:

@@ -2,10 +2,15 @@
 
 import numpy as np
 
-from grader.checks.rules import RULES
+from pathlib import Path
+
+from grader.checks.rules import rules_for
 from grader.compare import compare
-from grader.rubric import CheckSpec, Item
+from grader.rubric import BehaviourItem as Item
+from grader.rubric import CheckSpec
 from grader.values import Foreign, Raised
+
+RULES = rules_for(Path(__file__).resolve().parent.parent / "assignments" / "dlwp-ch2")  # the generic rules and dlwp-ch2's own
 
 
 def test_each_rung_says_what_differs():

@@ -23,7 +23,7 @@ from grader.export.gradescope import GradescopeResults, to_gradescope
 from grader.export.public_view import student_view
 from grader.render import render_html
 from grader.report import Report
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -69,7 +69,7 @@ def secrets(report: Report, assignment) -> set[str]:
         if item.id not in {i.id for i in report.items}:
             continue
         result = report.item(item.id)
-        flags = {c.name: (item.public if c.public is None else c.public) for c in [*item.checks, *item.cases]}
+        flags = {c.name: (item.public if c.public is None else c.public) for c in [*getattr(item, "checks", []), *getattr(item, "cases", [])]}
         wholly_hidden = not item.public and not any(flags.values())
         if result.checks and flags:  # the report names its checks as the rubric does: else nothing could be kept apart
             assert {n for n, shown in flags.items() if not shown} <= {c.name for c in result.checks}, item.id

@@ -272,7 +272,7 @@ def test_the_late_policy_charges_started_days_after_the_grace_up_to_the_cap(tmp_
     rubric.parent.mkdir()
     rubric.write_text((FIXTURES / "assignments" / "numpy-basics" / "rubric.toml").read_text()
                       + "\n[late]\ndue = 2026-12-01T23:59:00Z\ngrace_minutes = 15\npenalty_per_day = 10\ncap_percent = 50\n")
-    from grader.rubric import load_rubric
+    from grader.loader import load_rubric
 
     late = load_rubric(rubric).late
     assert late.due == datetime(2026, 12, 1, 23, 59, tzinfo=timezone.utc) and late.cap_percent == 50

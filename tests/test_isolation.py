@@ -12,7 +12,7 @@ import nbformat
 from grader.grade import DATA_DIR, PACKAGE_ROOT, SHIMS, kernel_env
 from grader.kernel import processes, sandbox, unprivileged
 from grader.kernel.session import KernelSession, KernelSpec, Limits
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 
 pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 

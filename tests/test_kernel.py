@@ -10,7 +10,7 @@ from grader.data import dataset_paths
 from grader.kernel.preamble import preamble_source
 from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.grade import kernel_env
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 
 pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 

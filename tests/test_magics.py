@@ -9,7 +9,7 @@ from grader.data import dataset_paths
 from grader.grade import kernel_env
 from grader.kernel.preamble import preamble_source
 from grader.kernel.session import KernelSession, KernelSpec, Limits
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 
 CELLS = [
     "%tensorflow_version 2.x\nimport numpy as np\ntotal = int(np.arange(4).sum())\nprint(total)",

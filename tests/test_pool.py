@@ -16,7 +16,7 @@ from grader.kernel.processes import alive
 from grader.kernel.preamble import preamble_source
 from grader.kernel.session import KernelSession, KernelSpec, Limits
 from grader.notebook import named_modules
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 
 pytestmark = pytest.mark.kernel  # every test here starts a kernel or a grader process
 

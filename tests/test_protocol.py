@@ -2,6 +2,7 @@
 
 import io
 import json
+import shutil
 import sys
 
 import numpy as np
@@ -16,7 +17,7 @@ from grader.probes.context import Context, Forged, Handle, OperationFailed, Refe
 from grader.probes.executor import AGENT_MODULE, LocalExecutor, install_cell, operation_cell, read_answer
 from grader.probes.reference_code import sliced
 from grader.probes.registry import all_probes, probe_spec, run_request, ships
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 from grader.values import Foreign, Malformed, Raised, parse_observations
 
 from conftest import NOTEBOOKS
@@ -333,7 +334,7 @@ def test_no_probe_ships_the_reference_of_an_item_not_yet_checked(assignment_id):
         target = request.get("reference_target")
         shipped = set(ships(request))
         if shipped:
-            _, kept = sliced(request["reference"], shipped)
+            _, kept = sliced(request["reference"], shipped, request.get("folder"))
             shipped |= kept
         pending = {requests[c.key].get("reference_target") for c in after if c.key not in checked}
         assert not shipped & pending, (call.key, shipped & pending)
@@ -347,11 +348,13 @@ def test_no_probe_ships_the_reference_of_an_item_not_yet_checked(assignment_id):
 # --- the contract between probes and rules -----------------------------------------------------------
 
 def _with_check(tmp_path, old: str, new: str):
-    from grader.rubric import RubricError, load_rubric
+    from grader.rubric import RubricError
+    from grader.loader import load_rubric
 
     text = (ROOT / "assignments" / "dlwp-ch2" / "rubric.toml").read_text()
     assert old in text
     (tmp_path / "rubric.toml").write_text(text.replace(old, new, 1))
+    shutil.copy(ROOT / "assignments" / "dlwp-ch2" / "checks.py", tmp_path)  # the folder's own probes come with it
     with pytest.raises(RubricError) as err:
         load_rubric(tmp_path / "rubric.toml")
     return str(err.value)

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from grader.report import Report
-from grader.rubric import RubricError, assignment_ids, load_assignment, load_rubric
+from grader.rubric import RubricError
+from grader.loader import assignment_ids, load_assignment, load_rubric
 
 
 def grade(*args):

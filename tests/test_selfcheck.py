@@ -22,7 +22,7 @@ import pytest
 from conftest import NOTEBOOKS, item
 
 from grader.notebook import defining_cells
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 from grader.selfcheck import MIME, PREVIEW, Previewed, SelfCheck, check, not_previewable
 
 ROOT = Path(__file__).resolve().parent.parent

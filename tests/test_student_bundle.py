@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import NOTEBOOKS
 
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 from grader.student import BundleError, export_student, public_part
 
 ROOT = Path(__file__).resolve().parent.parent

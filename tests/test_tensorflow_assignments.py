@@ -9,8 +9,15 @@ import pytest
 from conftest import NOTEBOOKS, grade_all, item, statuses
 from tf_variants import FAILS, assignment_of, write_all
 
-from grader.checks.rules import RULES, printed_values
-from grader.rubric import CheckSpec, Item, load_assignment
+from pathlib import Path
+
+from grader.checks.rules import printed_values, rules_for
+from grader.rubric import CheckSpec
+from grader.rubric import ManualItem as Item
+from grader.loader import load_assignment
+
+
+RULES = rules_for(Path(__file__).resolve().parent.parent / "assignments" / "dnn-backprop")  # the generic rules and dnn-backprop's own
 
 
 @pytest.fixture(scope="session")

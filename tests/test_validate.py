@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from grader.report import ItemResult, Report, SubmissionRef
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 from grader.validate import judge_example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,8 @@ def test_an_example_must_lose_exactly_its_items():
 
 
 def test_a_rubric_that_lists_an_unknown_item_is_refused(tmp_path):
-    from grader.rubric import RubricError, load_rubric
+    from grader.rubric import RubricError
+    from grader.loader import load_rubric
 
     text = (ROOT / "assignments" / "week3-questions" / "rubric.toml").read_text().replace('loses = ["grad_xy"]', 'loses = ["grad_zz"]')
     (tmp_path / "rubric.toml").write_text(text)

@@ -9,16 +9,21 @@ of the captured names (computed here, in the grader's process).
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..anchors import Anchor
 from ..compare import Outcome, compare, describe, is_numeric
+from ..folders import reference_file
 from ..report import Found
-from ..rubric import Assignment, Item
 from ..values import Foreign, Malformed, Raised, parse_observations
 from .base import CheckKind, Evidence, Judgement, Probe, Verdict, scored, unscored
+
+if TYPE_CHECKING:
+    from ..rubric import Assignment, Item
 
 
 def capture_key(item: Item, index: int) -> str:
@@ -35,9 +40,18 @@ def candidates(observed: dict) -> list[tuple[str, object]]:
     return [(label, value) for label, value in found if not isinstance(value, (Foreign, Raised)) and value is not None]
 
 
-def _reference_function(path: str):
+@cache
+def _reference_module(path):
+    spec = importlib.util.spec_from_file_location(f"reference_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _reference_function(path: str, folder=None):
+    """`module.function` of the item's folder's `reference/`, else of the top-level one."""
     module, function = path.rsplit(".", 1)
-    return getattr(importlib.import_module(f"reference.{module}"), function)
+    return getattr(_reference_module(reference_file(module, folder)), function)
 
 
 class AnswerCheck(CheckKind):
@@ -104,5 +118,5 @@ class AnswerCheck(CheckKind):
         missing = [n for n in item.capture if not is_numeric(names.get(n))]
         if missing:
             return Outcome(False, f"the answer needs {', '.join(f'`{n}`' for n in missing)} as arrays, and the notebook had none then")
-        return _reference_function(item.expected_from)(*(np.asarray(names[n]) for n in item.capture))
+        return _reference_function(item.expected_from, item._folder)(*(np.asarray(names[n]) for n in item.capture))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import nbformat
 
@@ -19,9 +19,12 @@ from ..causes import cell_raised
 from ..compare import Outcome
 from ..data import dataset_paths
 from ..notebook import bound_names
+from ..probes.registry import probe_spec
 from ..report import Answer, ArrayData, Cells, CellError, CheckResult, Found, ItemResult, Plot
-from ..rubric import Assignment, Item
 from ..values import Malformed, Raised, parse_observations
+
+if TYPE_CHECKING:
+    from ..rubric import Assignment, Item
 
 
 @dataclass(frozen=True)
@@ -188,9 +191,10 @@ class ProbeCheck(CheckKind):
             "params": {"seed": assignment.seed, **item.params},
             "reference": item.reference,
             "reference_target": item.reference_target or (item.names[0] if item.names else None),
-            "reference_builder": item.reference_builder,
+            "reference_builder": getattr(item, "reference_builder", None),
             "uses": item.uses,
             "data": dataset_paths(assignment.datasets),
+            "folder": None if item._folder is None else str(item._folder),  # where its probe and reference resolve
         }
         request.update(self.request(item, assignment))
         after = anchor.answers[-1] if anchor is not None and anchor.found else None
@@ -231,12 +235,17 @@ class ProbeCheck(CheckKind):
             observed = parse_observations(response)
         except Malformed as exc:
             return unscored(item, "error", f"The answer of this item could not be read ({exc}).", found=found)
-        if anchor is not None and anchor.found:
-            observed["printed"] = "\n".join(evidence.cell_stdout.get(i, "") for i in anchor.answers)
+        if anchor is not None and anchor.found:  # what the probe declares it takes from its answer cells
+            for name in probe_spec(response_probe(item), item._folder).from_cells:
+                observed[name] = "\n".join(evidence.cell_stdout.get(i, "") for i in anchor.answers)
         error = response_error(response)
         reference = parse_observations(expected)
         verdicts, plot = self.shown(item, self.verdicts(item, observed, reference, error), observed, reference)
         return scored(item, verdicts, error, found=found, plot=plot)
+
+
+def response_probe(item: Item) -> str:
+    return getattr(item, "probe", None) or "calls.call_function"
 
 
 def cell_error_note(item: Item, evidence: Evidence, feedback: str) -> str:

@@ -7,12 +7,16 @@ step, a fit), and for trained models.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..compare import Outcome
-from ..rubric import Assignment, Item
 from ..values import Raised
 from .base import ProbeCheck, Verdict
 from .illustrate import behaviour_values
-from .rules import RULES
+from .rules import rule_named
+
+if TYPE_CHECKING:
+    from ..rubric import Assignment, Item
 
 
 class BehaviourCheck(ProbeCheck):
@@ -28,7 +32,7 @@ class BehaviourCheck(ProbeCheck):
                 reason = error.sentence() if error else f"nothing was observed for {check.observe!r}"
                 outcome = Outcome(False, reason, raised=error is not None)
             else:
-                outcome = RULES[check.rule](check, observed, expected, item)
+                outcome = rule_named(check.rule, item._folder)(check, observed, expected, item)
             verdicts.append(Verdict(check.name, outcome, check.weight, check.hint))
         return verdicts
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..compare import Outcome, compare, describe
 from ..kernel.agent import encode
-from ..rubric import ArgSpec, Assignment, Item
 from ..values import Raised
 from .base import ProbeCheck, Verdict
 from .illustrate import function_values
+
+if TYPE_CHECKING:
+    from ..rubric import ArgSpec, Assignment, Item
 
 
 def make_argument(spec: ArgSpec, rng: np.random.Generator):
@@ -51,11 +54,12 @@ class FunctionCheck(ProbeCheck):
             outcome = compare(want["output"], got.get("output", error), rtol=item.rtol, atol=item.atol, dtype=item.dtype)
             if not outcome.passed:
                 outcome = Outcome(False, f"on {case.name} input ({inputs}): {outcome.message}", outcome.expected, outcome.actual, outcome.max_error)
-            verdicts.append(Verdict(case.name, outcome, hint=item.hint))
+            verdicts.append(Verdict(case.name, outcome, case.weight, hint=item.hint))
             if mutated is None and "args_after" in got and not compare(want["args_after"], got["args_after"]).passed:
                 mutated = Outcome(False, f"it changed its argument in place (on {case.name} input)", describe(want["args_after"]), describe(got["args_after"]))
         if any(v.outcome.passed or not v.outcome.raised for v in verdicts):
-            verdicts.append(Verdict("leaves its arguments unchanged", mutated or Outcome(True), hint="Work on a copy (`x = x.copy()`)."))
+            verdicts.append(Verdict("leaves its arguments unchanged", mutated or Outcome(True), item.unchanged_weight,
+                                    hint="Work on a copy (`x = x.copy()`)."))
         return verdicts
 
     def shown(self, item: Item, verdicts: list[Verdict], observed: dict, expected: dict):

@@ -11,13 +11,16 @@ observations.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..compare import is_numeric
 from ..report import ArrayData, Plot, Series
-from ..rubric import Item
 from .base import Shown, Verdict
+
+if TYPE_CHECKING:
+    from ..rubric import Item
 
 MAX_ELEMENTS = 4096  # an array kept for display: a (64, 64) image, or a small table
 MIN_SERIES = 3

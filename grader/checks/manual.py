@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..anchors import answer_text
 from ..report import Answer, AnswerCell, Found
-from ..rubric import Item
 from .base import CheckKind, Evidence, Judgement, unscored
+
+if TYPE_CHECKING:
+    from ..rubric import Item
 
 SHOWN = 1500  # characters of the answer kept in the feedback
 

@@ -2,26 +2,28 @@
 
 Each rule takes the check's settings, what the submission's object did and
 what the reference did, and returns an `Outcome` worded for the student.
+These are the generic ones; a rule only one sheet needs lives in that
+assignment's `checks.py`, declared with the same `@rule` (see `rules_for`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from .. import folders
 from ..compare import Outcome, compare, describe, is_numeric
 from ..probes.context import Kind
-from ..rubric import CheckSpec, Item
 from ..values import Raised
 
-Rule = Callable[[CheckSpec, dict, dict, Item], Outcome]
-RULES: dict[str, Rule] = {}
-ANY = frozenset(Kind) - {Kind.CASES}
+if TYPE_CHECKING:
+    from ..rubric import CheckSpec, Item
 
-_ORDINALS = ["first", "second", "third", "fourth", "fifth"]
+Rule = Callable[["CheckSpec", dict, dict, "Item"], Outcome]
+ANY = frozenset(Kind) - {Kind.CASES}
 
 
 @dataclass(frozen=True)
@@ -38,16 +40,11 @@ class Reads:
 
 
 def rule(kinds=ANY, needs: tuple[str, ...] = (), **named_by):
-    """Register a rule with what it reads (checked against the probe when a rubric is loaded)."""
+    """Declare a rule with what it reads (checked against the probe when a rubric is loaded)."""
     def register(fn: Rule) -> Rule:
         fn.reads = Reads(frozenset(kinds), tuple(needs), dict(named_by))
-        RULES[fn.__name__] = fn
         return fn
     return register
-
-
-def _ordinal(n: int) -> str:
-    return _ORDINALS[n - 1] if 0 < n <= len(_ORDINALS) else f"#{n}"
 
 
 @rule()
@@ -55,22 +52,6 @@ def equal(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outco
     """The observation equals the reference's, by the comparison ladder."""
     return compare(expected[check.observe], observed[check.observe], rtol=check.rtol, atol=check.atol, dtype=check.dtype)
 
-
-@rule({Kind.ARRAY})
-def layers_applied(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
-    """A chained model's output; an output as wide as a hidden layer means the chain stopped there."""
-    outcome = equal(check, observed, expected, item)
-    actual = observed[check.observe]
-    sizes = item.params.get("sizes", [])
-    if outcome.passed or not is_numeric(actual) or np.ndim(actual) < 1:
-        return outcome
-    width, want = np.shape(actual)[-1], np.shape(expected[check.observe])
-    hidden = sizes[1:-1]
-    if width in hidden and width != sizes[-1]:
-        layer = hidden.index(width) + 1
-        message = f"model(x) returned after the {_ordinal(layer)} layer: output shape {np.shape(actual)}, expected {want}"
-        return Outcome(False, message, f"shape {want}", f"shape {np.shape(actual)}")
-    return outcome
 
 
 def _rate(value: float) -> str:
@@ -125,19 +106,6 @@ def all_changed(check: CheckSpec, observed: dict, expected: dict, item: Item) ->
         return Outcome(False, f"{which} of {len(before)} did not change", "every weight updated", f"{len(still)} unchanged")
     return Outcome(True)
 
-
-@rule({Kind.VALUE})
-def batches(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
-    """Successive next() calls give consecutive, aligned, non-overlapping slices."""
-    got, want = observed[check.observe], expected[check.observe]
-    for i, (g, w) in enumerate(zip(got, want)):
-        if i and isinstance(g, list) and compare(got[i - 1], g).passed:
-            return Outcome(False, f"next() call {i + 1} returned the same batch as call {i}: does next() advance its index?",
-                           describe(w), describe(g))
-        outcome = compare(w, g, where=f"in next() call {i + 1}")
-        if not outcome.passed:
-            return outcome
-    return Outcome(True)
 
 
 @rule({Kind.NUMBERS})
@@ -334,35 +302,13 @@ def tensors(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Out
     return Outcome(True)
 
 
-@rule({Kind.ARRAY}, needs=("labels",))
-def beats_majority(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
-    """A trained classifier beats always answering the commonest class; one stuck on a class is told why."""
-    predicted, labels = observed.get("predicted"), observed.get("labels")
-    if not (is_numeric(predicted) and is_numeric(labels)) or np.size(labels) == 0 or np.shape(predicted) != np.shape(labels):
-        return Outcome(False, f"the model could not be evaluated on the test data ({describe(predicted)})")
-    predicted, labels = np.ravel(predicted).astype(int), np.ravel(labels).astype(int)
-    accuracy = float((predicted == labels).mean())
-    majority = float(np.bincount(labels - labels.min()).max() / labels.size)
-    needed = majority + float(check.params.get("margin", 0.05))
-    text = f"test accuracy {accuracy:.3f} on {labels.size} test images; the majority-class rate is {majority:.3f}"
-    if accuracy >= needed:
-        return Outcome(True, text, f"≥ {needed:.3f}", f"{accuracy:.3f}")
-    values, counts = np.unique(predicted, return_counts=True)
-    share = counts.max() / predicted.size
-    message = f"{text}, and the model should beat it by {needed - majority:.2f}"
-    if share >= float(check.params.get("stuck", 0.9)):
-        message = f"the model predicts class {values[counts.argmax()]} for {share:.0%} of the test images: it is stuck on one class ({text})"
-    causes = []
-    input_max = observed.get("input_max")
-    if is_numeric(input_max) and float(input_max) > float(check.params.get("max_input", 2.0)):
-        causes.append(f"the images reach the model unscaled (values up to {float(input_max):g}): divide them by 255")
-    rates = [float(np.asarray(r)) for r in observed.get("learning_rates") or [] if is_numeric(r) and np.size(r) == 1]
-    if rates and max(rates) > float(check.params.get("max_learning_rate", 0.1)):
-        causes.append(f"the learning rate {max(rates):g} is far too large")
-    sums = observed.get("output_row_sums")
-    if is_numeric(sums) and np.size(sums) and not np.allclose(sums, 1, atol=1e-3) and not any(observed.get("from_logits") or []):
-        causes.append("its outputs are not probabilities (rows sum to "
-                      f"{float(np.ravel(sums)[0]):.3g}, …) while the loss expects probabilities: is the last softmax missing?")
-    if causes:
-        message += "; " + " and ".join(causes)
-    return Outcome(False, message, f"≥ {needed:.3f}", f"{accuracy:.3f}")
+RULES: dict[str, Rule] = {name: fn for name, fn in list(globals().items()) if callable(fn) and getattr(fn, "reads", None) is not None}
+
+
+def rules_for(folder=None) -> dict[str, Rule]:
+    """The rules an item in `folder` may name: the generic ones, and its assignment's `checks.py` declares."""
+    return {**RULES, **folders.declared(folder, "reads")}
+
+
+def rule_named(name: str, folder=None) -> Rule:
+    return rules_for(folder)[name]

@@ -25,7 +25,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..report import ItemResult, Report, Student
-from ..rubric import Assignment, RubricError, UnknownAssignment, load_assignment
+from ..rubric import Assignment, RubricError, UnknownAssignment
+from ..loader import load_assignment
 from .public_view import split_report
 from .visibility import Visibility
 

@@ -29,12 +29,12 @@ class ItemParts:
 def _spec_weights(item: Item) -> tuple[dict[str, float], dict[str, bool], dict[str, str]]:
     """Per check name: its weight, whether students may see it, and its hint."""
     weights, visible, hints = {}, {}, {}
-    for check in item.checks:
+    for check in getattr(item, "checks", []):
         weights[check.name] = check.weight
         visible[check.name] = item.public if check.public is None else check.public
         hints[check.name] = check.hint or item.hint
-    for case in item.cases:
-        weights[case.name] = 1.0
+    for case in getattr(item, "cases", []):
+        weights[case.name] = case.weight
         visible[case.name] = item.public if case.public is None else case.public
         hints[case.name] = item.hint
     return weights, visible, hints
@@ -75,7 +75,7 @@ def split_item(result: ItemResult, item: Item | None) -> ItemParts:
     """The item's public and hidden parts, by the rubric item (None: an item the rubric no longer has, shown whole)."""
     if item is None:
         return ItemParts(result, result, None)
-    if not item.public and not any((c.public is True) for c in [*item.checks, *item.cases]):
+    if not item.public and not any((c.public is True) for c in [*getattr(item, "checks", []), *getattr(item, "cases", [])]):
         return ItemParts(result, None, result)
     weights, visible, hints = _spec_weights(item)
     shown = [c for c in result.checks if visible.get(c.name, item.public)]

@@ -81,17 +81,26 @@ class Kind(str, enum.Enum):
 
 @dataclass(frozen=True)
 class ProbeSpec:
-    """A probe's declaration: what it observes, and which reference definitions it ships to the kernel."""
+    """A probe's declaration: what it observes, which reference definitions it ships to the kernel, and
+    which observations the grader adds from the answer cells it runs after (`printed`: what they printed)."""
 
     fn: Callable
     observes: dict[str, Kind]
     ships: tuple[str, ...] = ()
+    from_cells: dict[str, Kind] = field(default_factory=dict)
 
 
-def probe(*, observes: dict[str, Kind], ships: tuple[str, ...] = ()):
+CELL_OBSERVATIONS = {"printed": Kind.TEXT}  # what a probe may ask the grader to add from its answer cells
+
+
+def probe(*, observes: dict[str, Kind], ships: tuple[str, ...] = (), from_cells: tuple[str, ...] = ()):
     """Declare a probe function (see `ProbeSpec`)."""
+    unknown = set(from_cells) - set(CELL_OBSERVATIONS)
+    if unknown:
+        raise ValueError(f"no observation {', '.join(sorted(unknown))} comes from the cells (known: {', '.join(CELL_OBSERVATIONS)})")
+
     def register(fn):
-        fn.spec = ProbeSpec(fn, dict(observes), tuple(ships))
+        fn.spec = ProbeSpec(fn, dict(observes), tuple(ships), {name: CELL_OBSERVATIONS[name] for name in from_cells})
         return fn
     return register
 
@@ -185,6 +194,7 @@ class Context:
     forbidden: frozenset = frozenset()  # reference definitions that may not be shipped yet
     may_ship: bool = True  # False while the notebook's own cells are still running
     cell_source: str | None = None  # the cell a capture probe runs after, as the grader read it
+    folder: str | None = None  # the item's assignment folder: its own reference/ comes first
     observed: dict = field(default_factory=dict)
 
     # --- operations ------------------------------------------------------------------------
@@ -336,7 +346,7 @@ class Context:
         leaked = sorted(set(names) & self.forbidden)
         if leaked:
             raise ReferenceLeak(f"reference {', '.join(leaked)} would reach the kernel before its item is checked")
-        source, kept = sliced(self.reference_module, names)
+        source, kept = sliced(self.reference_module, names, self.folder)
         if kept & self.forbidden:
             raise ReferenceLeak(f"reference {', '.join(sorted(kept & self.forbidden))} would come along with {', '.join(names)}")
         answer = self._send(p.Reference(module=self.reference_module, source=source, names=list(names)))

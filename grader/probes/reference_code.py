@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import ast
 from functools import cache
-from pathlib import Path
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent.parent / "reference"
+from ..folders import REFERENCE_DIR, reference_file  # noqa: F401  (REFERENCE_DIR: the top-level reference/)
 
 
 @cache
-def reference_source(module: str) -> str:
-    return (REFERENCE_DIR / f"{module}.py").read_text(encoding="utf-8")
+def _source(module: str, folder: str | None) -> str:
+    return reference_file(module, folder).read_text(encoding="utf-8")
+
+
+def reference_source(module: str, folder=None) -> str:
+    """The source of a reference module: the assignment folder's own `reference/<module>.py`, else the top-level one."""
+    return _source(module, None if folder is None else str(folder))
 
 
 def _defined(node: ast.stmt) -> set[str]:
@@ -36,8 +40,8 @@ def _used(node: ast.stmt) -> set[str]:
 
 
 @cache
-def _sliced(module: str, names: tuple[str, ...]) -> tuple[str, frozenset[str]]:
-    tree = ast.parse(reference_source(module))
+def _sliced(module: str, names: tuple[str, ...], folder: str | None) -> tuple[str, frozenset[str]]:
+    tree = ast.parse(reference_source(module, folder))
     definitions: dict[str, list[ast.stmt]] = {}
     for node in tree.body:
         for name in _defined(node):
@@ -58,8 +62,8 @@ def _sliced(module: str, names: tuple[str, ...]) -> tuple[str, frozenset[str]]:
     return ast.unparse(ast.Module(body=body, type_ignores=[])), frozenset(kept)
 
 
-def sliced(module: str | None, names) -> tuple[str, frozenset[str]]:
-    """The source of `reference.<module>` cut to `names` and what they use, and the definitions kept."""
+def sliced(module: str | None, names, folder=None) -> tuple[str, frozenset[str]]:
+    """The source of reference module `module` cut to `names` and what they use, and the definitions kept."""
     if module is None:
         raise KeyError("this item names no reference module")
-    return _sliced(module, tuple(sorted(names)))
+    return _sliced(module, tuple(sorted(names)), None if folder is None else str(folder))

@@ -76,9 +76,12 @@ def _statements(source: str) -> list[str]:
     return [ast.unparse(node) for node in ast.parse(code).body]
 
 
-@probe(observes={"models": Kind.NAMES, "before": Kind.ARRAYS, "after": Kind.ARRAYS, "classes": Kind.NAMES})
+@probe(observes={"models": Kind.NAMES, "before": Kind.ARRAYS, "after": Kind.ARRAYS, "classes": Kind.NAMES}, from_cells=("printed",))
 def replay_cell(target, ctx):
     """Run the cell that just ran once more, statement by statement, in a copy of the namespace.
+
+    `printed` is what the answer cells printed when the notebook ran them
+    (the grader adds it: `from_cells`), for rules that read a printed loss.
 
     Each model a statement binds is noted with its weights as bound; at the
     end its weights are read again. The notebook's own names are untouched.

@@ -26,10 +26,3 @@ def read(target, ctx):
             continue
         described = ctx.describe(value)
         ctx.observed[name] = ctx.value(value[-1] if described["type"] == "list" and described["len"] else value)
-
-
-def sgd_reference(ctx):
-    """The reference's minimisation, its names bound where `read` looks."""
-    found = ctx.call("sgd_minimize()", ctx.reference("sgd_minimize")["sgd_minimize"])
-    ctx.call("", ctx.namespace().update, history=found[0], x=found[1], x_f=found[2])
-    return ctx.get(found[1])

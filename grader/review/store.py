@@ -28,7 +28,8 @@ from ..atomic import write_atomic
 from ..gradebook import write_gradebook
 from ..overrides import Override, OverridesError, apply_overrides, read_overrides
 from ..report import Answer, AnswerCell, ItemResult, Report
-from ..rubric import Assignment, RubricError, UnknownAssignment, load_assignment
+from ..rubric import Assignment, RubricError, UnknownAssignment
+from ..loader import load_assignment
 
 try:
     import fcntl
@@ -142,7 +143,7 @@ class Batch:
 
     def _items(self) -> list[ItemInfo]:
         if self.rubric is not None:
-            return [ItemInfo(i.id, i.title, i.points, i.kind == "manual", i.questions[0].text if i.questions else "", i.run)
+            return [ItemInfo(i.id, i.title, i.points, i.kind == "manual", i.questions[0].text if i.questions else "", getattr(i, "run", False))
                     for i in self.rubric.items]
         found: dict[str, ItemResult] = {}  # no rubric here: the items as the reports have them
         for report in self.reports().values():

@@ -13,7 +13,7 @@ from grader.checks.function import make_cases
 from grader.grade import grade_notebook
 from grader.probes import executor as executor_module
 from grader.probes.reference_code import reference_source
-from grader.rubric import load_assignment
+from grader.loader import load_assignment
 
 from .trusted import ATTACKS, RIGHT, RIGHT_DOT, WRONG, memorised_relu, notebook, write_all
 

@@ -1,15 +1,29 @@
-"""Probes of the from-scratch model of DLwP ch. 2.5 (layers, batches, training).
+"""The checks only DLwP ch. 2 needs: probes of its from-scratch model (layers, batches, training) and two rules.
 
 Every probe that needs a model builds it from *reference* layers with
 weights the grader sets, and lets the helpers the code under test calls
 resolve to reference versions: one mistake costs one item. Each declares
 the reference definitions it ships to the kernel (`ships`): never the
 answer of an item that is not checked yet.
+
+The rubric names these probes `from_scratch.<function>` (`TOPIC`); lab01-math
+uses two of them (its items say `origin = "dlwp-ch2"`).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .context import Kind, probe
+from grader.checks.rules import equal, rule
+from grader.compare import Outcome, compare, describe, is_numeric
+from grader.probes.context import Kind, probe
+
+if TYPE_CHECKING:
+    from grader.rubric import CheckSpec, Item
+
+TOPIC = "from_scratch"
 
 
 def _mnist_slice(ctx, split: str, n: int):
@@ -176,3 +190,43 @@ def compute_accuracy(target, ctx):
     labels = labels.copy()
     labels[::3] = predicted[::3]  # at least a third right, so the accuracy is far from chance
     ctx.observed["accuracy"] = ctx.value(ctx.call("compute_accuracy(model, images, labels)", target, model, images, labels))
+
+
+# --- rules ------------------------------------------------------------------------------------------
+
+_ORDINALS = ["first", "second", "third", "fourth", "fifth"]
+
+
+def _ordinal(n: int) -> str:
+    return _ORDINALS[n - 1] if 0 < n <= len(_ORDINALS) else f"#{n}"
+
+
+@rule({Kind.ARRAY})
+def layers_applied(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """A chained model's output; an output as wide as a hidden layer means the chain stopped there."""
+    outcome = equal(check, observed, expected, item)
+    actual = observed[check.observe]
+    sizes = item.params.get("sizes", [])
+    if outcome.passed or not is_numeric(actual) or np.ndim(actual) < 1:
+        return outcome
+    width, want = np.shape(actual)[-1], np.shape(expected[check.observe])
+    hidden = sizes[1:-1]
+    if width in hidden and width != sizes[-1]:
+        layer = hidden.index(width) + 1
+        message = f"model(x) returned after the {_ordinal(layer)} layer: output shape {np.shape(actual)}, expected {want}"
+        return Outcome(False, message, f"shape {want}", f"shape {np.shape(actual)}")
+    return outcome
+
+
+@rule({Kind.VALUE})
+def batches(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """Successive next() calls give consecutive, aligned, non-overlapping slices."""
+    got, want = observed[check.observe], expected[check.observe]
+    for i, (g, w) in enumerate(zip(got, want)):
+        if i and isinstance(g, list) and compare(got[i - 1], g).passed:
+            return Outcome(False, f"next() call {i + 1} returned the same batch as call {i}: does next() advance its index?",
+                           describe(w), describe(g))
+        outcome = compare(w, g, where=f"in next() call {i + 1}")
+        if not outcome.passed:
+            return outcome
+    return Outcome(True)

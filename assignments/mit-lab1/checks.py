@@ -1,10 +1,14 @@
-"""Probes of Keras layers and models (MIT 6.S191 lab 1): built, given weights the grader sets, called.
+"""The checks only MIT 6.S191 lab 1 needs: probes of its Keras layers and models, and its reference builders.
 
 The grader sets every weight itself (uniform values from its own seed), so
-no check depends on TensorFlow's initializer or its random state.
+no check depends on TensorFlow's initializer or its random state. The rubric
+names these probes `keras_layers.<function>` (`TOPIC`); `sgd_reference` builds
+the reference for the package's generic `values.read`.
 """
 
-from .context import Kind, probe
+from grader.probes.context import Kind, probe
+
+TOPIC = "keras_layers"
 
 
 def _x(ctx, d=2):
@@ -81,3 +85,10 @@ def subclass(target, ctx):
 def sequential_reference(ctx):
     """The sheet's Sequential model, built by the reference."""
     return ctx.call("", ctx.reference("make_sequential")["make_sequential"], ctx.params.get("units", 3))
+
+
+def sgd_reference(ctx):
+    """The reference's minimisation, its names bound where `read` looks."""
+    found = ctx.call("sgd_minimize()", ctx.reference("sgd_minimize")["sgd_minimize"])
+    ctx.call("", ctx.namespace().update, history=found[0], x=found[1], x_f=found[2])
+    return ctx.get(found[1])

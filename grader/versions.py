@@ -1,0 +1,47 @@
+"""Which installed distributions a piece of grading code depends on, read from its imports, and their versions.
+
+The reference cache's key and a student bundle's dependencies ask only for
+what an assignment's code uses: a numpy-only sheet never asks for (or needs)
+TensorFlow. A probe's `ctx.kernel("tensorflow", ...)` counts as an import:
+it imports the module on the reference's side.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+from functools import cache
+
+
+def imported_modules(source: str) -> frozenset[str]:
+    """The top-level modules a source imports (absolute imports, and the first argument of `*.kernel("name", ...)`)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "kernel"
+              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            found.add(node.args[0].value.split(".")[0])
+    return frozenset(found)
+
+
+@cache
+def _distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def distributions_of(sources) -> set[str]:
+    """The installed third-party distributions the sources import (the standard library and the grader are not)."""
+    modules = set().union(*(imported_modules(s) for s in sources)) if sources else set()
+    return {dist for module in modules if module != "grader" for dist in _distributions().get(module, [])}
+
+
+def versions_of(sources) -> dict[str, str]:
+    """Name → version of each distribution the sources import, sorted by name."""
+    return {name: importlib.metadata.version(name) for name in sorted(distributions_of(sources))}
+
+
+def uses_tensorflow(sources) -> bool:
+    return bool({"tensorflow", "keras", "tf_keras"} & set().union(*(imported_modules(s) for s in sources))) if sources else False
