@@ -24,7 +24,6 @@ from .lifetime import BatchStopped, OutLocked
 from .export.gradescope import Visibility, to_gradescope
 from .grade import AmbiguousAssignment, grade_notebook
 from .notebook import NotebookRejected, load
-from .student import BundleError, export_student, summary_line
 from .validate import validate
 from .cli_review import review_command
 from .atomic import write_atomic
@@ -61,7 +60,7 @@ def _fail(sentence: str) -> None:
 def _print_report(report: Report, console: Console) -> None:
     from rich.table import Table
 
-    from .student import summary_line
+    from .bundle import summary_line
 
     if report.status != "graded":
         console.print(f"[red]{report.status}[/]: {escape(report.reason or '')}")
@@ -368,15 +367,13 @@ def export_student_command(
 ) -> None:
     """Write a bundle that grades the public checks only and holds no reference solution code."""
     from .rubric import RubricError, UnknownAssignment, load_assignment
-    from .student import BundleError, export_student
+    from .export.student import BundleError, export_student, wheel_name
 
     try:
         rubric = export_student(load_assignment(assignment), directory)
     except (UnknownAssignment, RubricError, BundleError) as exc:
         _fail(str(exc))
         raise typer.Exit(2)
-    from .student import wheel_name
-
     wheel = directory / wheel_name(load_assignment(assignment))
     typer.echo(f"student bundle of {assignment} in {directory} (rubric {rubric.relative_to(directory)}) and as one file, {wheel}; "
                f"students run: pip install {wheel.name}, then in their notebook %load_ext grader and %check ITEM "

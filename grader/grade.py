@@ -30,7 +30,7 @@ from .notebook import NotebookRejected, Submission, defining_cells, load, named_
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
 from .rubric import Assignment, Item, assignment_ids, load_assignment
 from .secret import for_probes, secret_path
-from .student import BundledAnswers, public_scope
+from .bundle import BundledAnswers, public_scope
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIMS = Path(__file__).resolve().parent / "shims"

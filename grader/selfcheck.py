@@ -40,7 +40,8 @@ from .probes.executor import LocalExecutor
 from .probes.registry import run_request
 from .report import Cells, ItemResult, Report, SubmissionRef
 from .rubric import Assignment, Item, RubricError, UnknownAssignment, assignment_ids, load_assignment
-from .student import BundledAnswers, needs_reference_code, public_scope
+from .visibility import needs_reference_code
+from .bundle import BundledAnswers, public_scope
 
 ASSIGNMENT_ENV = "GRADER_ASSIGNMENT"  # which assignment `%check` checks, when the notebook cannot say
 NOTEBOOK_ENV = "GRADER_NOTEBOOK"  # the notebook file, to say which cell defines a name

@@ -12,7 +12,8 @@ import pytest
 from conftest import NOTEBOOKS
 
 from grader.rubric import load_assignment
-from grader.student import BundleError, export_student, public_part
+from grader.export.student import BundleError, export_student
+from grader.visibility import public_part
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = ["naive_relu", "naive_add", "naive_vector_dot", "naive_dense", "batch_generator", "update_weights"]

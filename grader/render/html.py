@@ -143,7 +143,7 @@ def item_section(item: ItemResult, cells: list[str] | None) -> str:
 
 
 def _notices(report: Report) -> str:
-    from ..student import summary_line
+    from ..bundle import summary_line
 
     notes = []
     line = summary_line(report)
