@@ -22,7 +22,7 @@ from .illustrate import illustrate
 from .kernel.preamble import preamble_source
 from .kernel.sandbox import available as available_isolation
 from .kernel.pool import KernelPool
-from .kernel.session import KernelSession, KernelSpec, Limits, ProbeCall, RunResult
+from .kernel.session import CellStatus, KernelSession, KernelSpec, Limits, ProbeCall, RunResult
 from .probes.registry import run_request, ships
 from .progress import ItemJudged
 from .causes import name_causes
@@ -80,10 +80,10 @@ def detect_assignment(submission: Submission) -> Assignment:
 def _cells_summary(nb, result: RunResult) -> Cells:
     return Cells(
         total=sum(1 for c in nb.cells if c.cell_type == "code"),
-        executed=sum(1 for r in result.cells if r.status in ("ok", "error", "timeout", "dead_kernel")),
-        errors=[CellError(cell=r.index, ename=r.ename or "", evalue=r.evalue or "") for r in result.cells if r.status in ("error", "dead_kernel")],
-        timed_out=[r.index for r in result.cells if r.status == "timeout"],
-        not_run=[r.index for r in result.cells if r.status == "not_run"],
+        executed=sum(1 for r in result.cells if r.status.ran),
+        errors=[CellError(cell=r.index, ename=r.ename or "", evalue=r.evalue or "") for r in result.cells if r.status.raised],
+        timed_out=[r.index for r in result.cells if r.status is CellStatus.TIMEOUT],
+        not_run=[r.index for r in result.cells if r.status is CellStatus.NOT_RUN],
         kernel_died_at=result.kernel_died_at,
         output_dropped_bytes=result.output_dropped,
         peak_memory_mb=round(result.peak_memory / 2**20, 1),
@@ -224,7 +224,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         evidence = Evidence(
             nb=nb, cells=cells, anchors=anchors[item.id], responses=result.responses, expected=answers.get(item.id),
             found_cell=next((defined[n] for n in item.names if n in defined), None),
-            problem=result.probe_failures.get(item.id) or result.start_failure or (f"the kernel died at cell {result.kernel_died_at}" if result.dead else None),
+            problem=result.failure(item.id) or result.start_failure or (f"the kernel died at cell {result.kernel_died_at}" if result.dead else None),
             question_cells=question_cells, cell_stdout=printed,
         )
         judged = illustrate(item, KINDS[item.kind].judge(item, evidence), result.responses.get(item.id), answers.get(item.id))
