@@ -24,7 +24,7 @@ from ..rubric import ANSWERS_FILE, RUBRIC_FILE, Assignment, load_rubric
 from ..visibility import needs_reference_code, public_part
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-PACKAGE_DATA = ["data/*.npz", "data/*.md", "shims/**/*.py", "assignments/*/*.toml", "assignments/*/*.json"]
+PACKAGE_DATA = ["data/*.npz", "data/*.md", "shims/**/*.py", "templates/*", "assignments/*/*.toml", "assignments/*/*.json"]
 
 
 class BundleError(Exception):
