@@ -91,7 +91,7 @@ class stop_on_signals:
 def stop_workers(workers: list[int], grace: float = GRACE_S) -> None:
     """SIGTERM the worker processes (each kills its kernels and exits), then SIGKILL whatever is left below them."""
     me = os.getpid()
-    tree: dict[int, bytes] = {}
+    tree: processes.Tracked = {}
     for pid in workers:
         tree.update(processes.descendants(pid))
     tree.pop(me, None)

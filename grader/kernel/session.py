@@ -193,7 +193,7 @@ class KernelSession:
         self.limits = spec.limits
         self.workdir = tempfile.mkdtemp(prefix="grader-run-")
         self._reply: dict = {}
-        self.tracked: dict[int, bytes] = {}
+        self.tracked: processes.Tracked = {}
         self.peak_memory = 0
         self.memory_exceeded = False
         self.started_at: float | None = None  # time.monotonic() when the kernel was asked for
