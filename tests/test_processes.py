@@ -101,3 +101,19 @@ def test_a_zombie_is_gone_and_a_stopped_worker_s_tree_goes_with_it():
 def test_processes_of_a_user():
     mine = processes.of_user(os.getuid())
     assert os.getpid() in mine and mine[os.getpid()] == psutil.Process().create_time()
+
+
+def test_a_batch_stopped_before_its_workers_start_leaves_no_process_of_its_own():
+    """SIGTERM while the batch computes the reference's answers (a child process) stops that child too."""
+    import signal
+
+    child = None
+    try:
+        with lifetime.stop_on_signals():
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the signal's BatchStopped comes first
+        raise AssertionError("SIGTERM did not stop the batch")
+    except lifetime.BatchStopped as stopped:
+        assert stopped.signum == signal.SIGTERM
+    assert child is not None and child.wait(5) == -9
