@@ -128,15 +128,17 @@ class Plan:
 
 
 def own_memory_mb() -> float:
-    """This process's proportional share of memory (PSS: shared pages counted once across processes, as the cgroup does)."""
+    """This process's proportional share of memory (PSS: shared pages counted once across processes, as the cgroup does).
+
+    Where the system has no PSS (macOS), the memory only this process holds (USS).
+    """
+    import psutil
+
     try:
-        with open("/proc/self/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 80.0
+        memory = psutil.Process().memory_full_info()
+    except psutil.Error:
+        return 80.0
+    return getattr(memory, "pss", memory.uss) / 2**20
 
 
 def plan(limits: ContainerLimits, assignment: Assignment | None, margin_s: float | None, started_s: float,

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .export.visibility import Visibility
+from .export.gradescope_visibility import Visibility
 
 # Everything else is imported where a command uses it: `grade NOTEBOOK` never pays for matplotlib
 # (--html), the batch machinery, the gradebook or the validator (see benchmarks/bench_startup.py).
@@ -37,7 +37,7 @@ def _fail(sentence: str) -> None:
 def _print_report(report, console: Console) -> None:
     from rich.table import Table
 
-    from .student import summary_line
+    from .bundle import summary_line
 
     if report.status != "graded":
         console.print(f"[red]{report.status}[/]: {escape(report.reason or '')}")
@@ -345,9 +345,9 @@ def export_student_command(
     directory: Path = typer.Argument(..., help="Where to write the bundle (created)."),
 ) -> None:
     """Write a bundle that grades the public checks only and holds no reference solution code."""
-    from .rubric import RubricError, UnknownAssignment
+    from .export.student import BundleError, export_student, wheel_name
     from .loader import load_assignment
-    from .student import BundleError, export_student
+    from .rubric import RubricError, UnknownAssignment
 
     try:
         chosen = load_assignment(assignment)
@@ -355,8 +355,6 @@ def export_student_command(
     except (UnknownAssignment, RubricError, BundleError) as exc:
         _fail(str(exc))
         raise typer.Exit(2)
-    from .student import wheel_name
-
     wheel = directory / wheel_name(chosen)
     typer.echo(f"student bundle of {assignment} in {directory} (rubric {rubric.relative_to(directory)}) and as one file, {wheel}; "
                f"students run: pip install {wheel.name}, then in their notebook %load_ext grader and %check ITEM "

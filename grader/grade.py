@@ -26,7 +26,7 @@ from .judging import judge_items
 from .kernel.preamble import preamble_source
 from .kernel.sandbox import available as available_isolation
 from .kernel.pool import KernelPool
-from .kernel.session import KernelSession, KernelSpec, Limits, ProbeCall, RunResult
+from .kernel.session import CellStatus, KernelSession, KernelSpec, Limits, ProbeCall, RunResult
 from .probes.registry import run_request, ships
 from .progress import ItemJudged
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
@@ -35,7 +35,7 @@ from .rubric import Assignment, Item
 from .detect import AmbiguousAssignment, detect_assignment  # noqa: F401  (AmbiguousAssignment: raised by grade_notebook)
 from .loader import load_assignment
 from .secret import Inputs, for_probes, secret_path
-from .student import BundledAnswers, hidden_checks_of, hidden_of
+from .bundle import BundledAnswers, hidden_checks_of, hidden_of
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIMS = Path(__file__).resolve().parent / "shims"
@@ -64,11 +64,11 @@ def _cells_summary(nb, result: RunResult, removed: dict[int, CellError]) -> Cell
     """What happened to the cells; those left out of the re-run (they killed the kernel) come first among the errors."""
     return Cells(
         total=sum(1 for c in nb.cells if c.cell_type == "code"),
-        executed=sum(1 for r in result.cells if r.status in ("ok", "error", "timeout", "dead_kernel")),
+        executed=sum(1 for r in result.cells if r.status.ran),
         errors=[*removed.values(), *(CellError(cell=r.index, ename=r.ename or "", evalue=r.evalue or "")
-                                     for r in result.cells if r.status in ("error", "dead_kernel"))],
-        timed_out=[r.index for r in result.cells if r.status == "timeout"],
-        not_run=[r.index for r in result.cells if r.status == "not_run"],
+                                     for r in result.cells if r.status.raised)],
+        timed_out=[r.index for r in result.cells if r.status is CellStatus.TIMEOUT],
+        not_run=[r.index for r in result.cells if r.status is CellStatus.NOT_RUN],
         kernel_died_at=min(removed) if removed else result.kernel_died_at,
         output_dropped_bytes=result.output_dropped,
         peak_memory_mb=round(result.peak_memory / 2**20, 1),
@@ -227,7 +227,7 @@ def judge(assignment: Assignment, plan: Plan, run: Run, progress=None) -> list[I
         return Evidence(
             nb=nb, cells=run.cells, anchors=plan.anchors[item.id], responses=result.responses, expected=answers.get(item.id),
             found_cell=next((defined[n] for n in item.names if n in defined), None),
-            problem=result.probe_failures.get(item.id) or result.start_failure or died,
+            problem=result.failure(item.id) or result.start_failure or died,
             question_cells=question_cells, cell_stdout=printed, removed=run.removed, failed_dependencies=failed,
             hidden_checks=None if plan.hidden_checks is None else plan.hidden_checks.get(item.id, 0),
             flags=[signal for key in keys for signal in result.signals.get(key, [])],

@@ -82,16 +82,21 @@ class stop_on_signals:
             signal.signal(s, signal.SIG_IGN)
         raise BatchStopped(signum)
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         for signum, before in self._before.items():
             signal.signal(signum, before)
+        if exc_type is not None and issubclass(exc_type, BatchStopped):
+            # the workers were stopped by their runner; this kills what else this process started and still runs
+            # (the reference's answers, computed before the workers start, when the signal came meanwhile)
+            me = os.getpid()
+            processes.kill_all({pid: s for pid, s in processes.descendants(me).items() if pid != me}, wait=1.0)
         return False
 
 
 def stop_workers(workers: list[int], grace: float = GRACE_S) -> None:
     """SIGTERM the worker processes (each kills its kernels and exits), then SIGKILL whatever is left below them."""
     me = os.getpid()
-    tree: dict[int, bytes] = {}
+    tree: processes.Tracked = {}
     for pid in workers:
         tree.update(processes.descendants(pid))
     tree.pop(me, None)

@@ -30,7 +30,6 @@ import re
 import shlex
 import time
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 
 from .checks import KINDS, Evidence
@@ -39,9 +38,10 @@ from .notebook import NotebookRejected, defining_cells, load
 from .probes.executor import LocalExecutor
 from .probes.registry import run_request
 from .report import Cells, ItemResult, Report, SubmissionRef
-from .rubric import Assignment, Item, RubricError, UnknownAssignment
 from .loader import assignment_ids, load_assignment
-from .student import BundledAnswers, hidden_checks_of, needs_reference_code
+from .rubric import Assignment, Item, RubricError, UnknownAssignment
+from .visibility import needs_reference_code
+from .bundle import BundledAnswers, hidden_checks_of
 
 ASSIGNMENT_ENV = "GRADER_ASSIGNMENT"  # which assignment `%check` checks, when the notebook cannot say
 NOTEBOOK_ENV = "GRADER_NOTEBOOK"  # the notebook file, to say which cell defines a name
@@ -349,23 +349,21 @@ def _scoped_css() -> str:
 
 
 def _html(results: list[SelfCheck]) -> str:
-    from .render.html import item_section
+    from markupsafe import Markup
 
-    parts = []
+    from .render.html import TEMPLATES, item_view
+
+    shown = []
     for result in results:
         if result.result is not None:
-            parts.append(item_section(result.result, result.cells))
+            shown.append({"view": item_view(result.result, result.cells)})
         else:
             status = result.status if result.status in ("pass", "fail", "error", "missing") else "manual"
             label = "not checked here" if result.previewed is Previewed.NOT_PREVIEWABLE else result.status
-            parts.append(f'<section class="item {status}" data-status="{escape(result.status)}"><h2>'
-                         f'<span class="points">– / {result.max_score:g}</span>{escape(result.item)}'
-                         f'<span class="badge {status}">{escape(label)}</span></h2><p class="meta">{escape(result.title)}</p>'
-                         f'<div class="feedback">{escape(result.feedback)}</div></section>')
-    if not results:
-        parts.append('<div class="feedback">No item of the assignment has its objects defined in this kernel yet.</div>')
-    return (f'<div class="grader-check"><style>{_scoped_css()}</style>{"".join(parts)}'
-            f'<div class="notice">{escape(PREVIEW)}</div></div>')
+            shown.append({"view": None, "css_status": status, "status": result.status, "max_score": result.max_score,
+                          "item": result.item, "label": label, "title": result.title, "feedback": result.feedback})
+    # the stylesheet is the grader's own, not text from the notebook: it goes in as it is
+    return TEMPLATES.get_template("selfcheck.html.j2").render(results=shown, css=Markup(_scoped_css()), preview=PREVIEW)
 
 
 # --- the IPython extension -----------------------------------------------------------------------

@@ -12,7 +12,8 @@ import pytest
 from conftest import NOTEBOOKS
 
 from grader.loader import load_assignment
-from grader.student import BundleError, export_student, public_part
+from grader.export.student import BundleError, export_student
+from grader.visibility import public_part
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = ["naive_relu", "naive_add", "naive_vector_dot", "naive_dense", "batch_generator", "update_weights"]
@@ -108,6 +109,7 @@ def test_the_wheel_installs_offline_and_checks_in_a_notebook_s_namespace(bundle,
     assert len(wheels) == 1
     names = zipfile.ZipFile(wheels[0]).namelist()
     assert "grader/assignments/dlwp-ch2/expected.json" in names and "grader/selfcheck.py" in names
+    assert "grader/templates/item.html.j2" in names and "grader/templates/feedback.css" in names  # `%check`'s output
     assert not any(n.startswith("reference/") or "/reference/" in n for n in names)
     readme = (bundle / "README.md").read_text()
     assert f"!pip install ./{wheels[0].name}\n%load_ext grader\n%check naive_relu" in readme

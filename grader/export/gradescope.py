@@ -28,7 +28,7 @@ from ..report import ItemResult, Report, Student
 from ..rubric import Assignment, RubricError, UnknownAssignment
 from ..loader import load_assignment
 from .public_view import split_report
-from .visibility import Visibility
+from .gradescope_visibility import Visibility
 
 
 class OutputFormat(str, Enum):

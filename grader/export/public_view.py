@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..report import CheckResult, ItemResult, Report
 from ..rubric import Assignment, Item
+from ..visibility import is_public
 
 
 @dataclass
@@ -31,11 +32,11 @@ def _spec_weights(item: Item) -> tuple[dict[str, float], dict[str, bool], dict[s
     weights, visible, hints = {}, {}, {}
     for check in getattr(item, "checks", []):
         weights[check.name] = check.weight
-        visible[check.name] = item.public if check.public is None else check.public
+        visible[check.name] = is_public(check.public, item)
         hints[check.name] = check.hint or item.hint
     for case in getattr(item, "cases", []):
         weights[case.name] = case.weight
-        visible[case.name] = item.public if case.public is None else case.public
+        visible[case.name] = is_public(case.public, item)
         hints[case.name] = item.hint
     return weights, visible, hints
 

@@ -1,9 +1,10 @@
 """The processes of one run: find every descendant, measure their memory, kill them all.
 
-Pure /proc reading (Linux). A kernel's children may leave its process group
-(`setsid`) or ignore SIGTERM; they are still its descendants while it lives,
-so the session remembers every pid it ever saw in the tree and SIGKILLs
-them all at the end.
+Read through psutil, so the memory cap and the clean-up work the same on
+Linux and macOS. A kernel's children may leave its process group (`setsid`)
+or ignore SIGTERM; they are still its descendants while it lives, so the
+session remembers every process it ever saw in the tree, each with its
+start time (pids are reused), and SIGKILLs them all at the end.
 """
 
 from __future__ import annotations
@@ -12,72 +13,72 @@ import os
 import signal
 import time
 
-PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+import psutil
+
+Tracked = dict[int, float | None]  # pid -> start time (psutil's create_time; None where the system would not say)
 
 
-def _stat(pid: int) -> list[bytes] | None:
-    """The fields of /proc/PID/stat after the command name (state is [0], ppid [1], start time [19])."""
+def _started(proc: psutil.Process) -> float | None:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()
-    except OSError:
+        return proc.create_time()
+    except psutil.AccessDenied:
         return None
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (fields := _stat(int(entry))) is not None:
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    return children
-
-
-def descendants(root: int) -> dict[int, bytes]:
-    """`root` and every process below it, each with its start time (pids are reused)."""
-    children, found, stack = _children_map(), {}, [root]
-    while stack:
-        pid = stack.pop()
-        if pid not in found and (fields := _stat(pid)) is not None:
-            found[pid] = fields[19]
-            stack.extend(children.get(pid, []))
+def descendants(root: int) -> Tracked:
+    """`root` and every process below it, each with its start time."""
+    try:
+        top = psutil.Process(root)
+        found = {root: _started(top)}
+        children = top.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return {}
+    for child in children:
+        try:
+            found[child.pid] = _started(child)
+        except psutil.NoSuchProcess:
+            continue
     return found
 
 
-def of_user(uid: int) -> dict[int, bytes]:
+def of_user(uid: int) -> Tracked:
     """Every process whose real or effective user is `uid`, each with its start time."""
     found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as f:
-                uids = next((line.split()[1:3] for line in f if line.startswith("Uid:")), [])
-        except OSError:
-            continue
-        if str(uid) in uids and (fields := _stat(int(entry))) is not None:
-            found[int(entry)] = fields[19]
+    for proc in psutil.process_iter(["uids", "create_time"]):
+        uids = proc.info["uids"]
+        if uids is not None and uid in (uids.real, uids.effective):
+            found[proc.pid] = proc.info["create_time"]
     return found
 
 
 def resident_bytes(pids) -> int:
+    """The resident memory of these processes together (those gone meanwhile count nothing)."""
     total = 0
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * PAGE
-        except (OSError, ValueError, IndexError):
+            total += psutil.Process(pid).memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return total
 
 
-def alive(pid: int, started: bytes | None = None) -> bool:
+def alive(pid: int, started: float | None = None) -> bool:
     """Running (not a zombie), and, given its start time, still the same process."""
-    fields = _stat(pid)
-    return fields is not None and fields[0] != b"Z" and (started is None or fields[19] == started)
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() != psutil.STATUS_ZOMBIE and (started is None or _started(proc) in (started, None))
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True  # it exists; the system will not say more
 
 
-def kill_all(tracked: dict[int, bytes], wait: float = 2.0) -> None:
-    """SIGKILL every tracked process that is still the same process (same start time), and see them go."""
+def kill_all(tracked: Tracked, wait: float = 2.0) -> None:
+    """SIGKILL every tracked process that is still the same process (same start time), and see them go.
+
+    Zombies count as gone: a killed kernel stays one until the client that
+    started it reaps it, which must stay that client's job.
+    """
     killed = []
     for pid, started in tracked.items():
         if pid == os.getpid() or not alive(pid, started):

@@ -14,6 +14,7 @@ is known; `run` starts one itself when nobody did.
 from __future__ import annotations
 
 import asyncio
+import enum
 import math
 import os
 import shutil
@@ -28,7 +29,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from ..probes.context import Forged, KernelGone, ProbeTimeout
+from ..probes.context import Forged, KernelGone, ProbeOutcome, ProbeTimeout
 from ..progress import CellStarted, ProbeStarted, first_line
 from ..probes.executor import KernelExecutor, answers_in, install_cell
 from ..lifetime import kernel_preexec
@@ -39,16 +40,43 @@ STREAM_KEEP = 20_000  # characters of a cell's printed output kept for checks
 PROBE_OUTPUT_BYTES = 64_000_000  # the largest answer a probe cell may send back
 
 
+class CellStatus(str, enum.Enum):
+    """How one code cell of the notebook ended."""
+
+    OK = "ok"
+    ERROR = "error"  # it raised
+    TIMEOUT = "timeout"  # it was interrupted at its time limit
+    NOT_RUN = "not_run"  # the notebook's time had run out, or the kernel had died, before it
+    DEAD_KERNEL = "dead_kernel"  # the kernel died while it ran (its own doing, or the memory cap)
+
+    @property
+    def ran(self) -> bool:
+        return self is not CellStatus.NOT_RUN
+
+    @property
+    def raised(self) -> bool:
+        """It ended with an error the report lists (`cells.errors`)."""
+        return self in (CellStatus.ERROR, CellStatus.DEAD_KERNEL)
+
+
 @dataclass
 class CellRecord:
     """What one code cell did."""
 
     index: int
-    status: str  # ok | error | timeout | not_run | dead_kernel
+    status: CellStatus
     ename: str | None = None
     evalue: str | None = None
     stdout: str = ""
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ProbeFailed:
+    """An item's probe that gave no answer: why, as a named state, and the sentence the item's feedback quotes."""
+
+    outcome: ProbeOutcome
+    reason: str
 
 
 @dataclass
@@ -64,7 +92,7 @@ class ProbeCall:
 class RunResult:
     cells: list[CellRecord] = field(default_factory=list)
     responses: dict[str, dict | None] = field(default_factory=dict)
-    probe_failures: dict[str, str] = field(default_factory=dict)
+    probe_failures: dict[str, ProbeFailed] = field(default_factory=dict)
     signals: dict[str, list[str]] = field(default_factory=dict)  # tampering seen, by item key ("notebook" for its cells)
     round_trips: dict[str, int] = field(default_factory=dict)  # operations each probe asked of the kernel
     kernel_died_at: int | None = None  # the notebook cell that killed the kernel
@@ -79,6 +107,11 @@ class RunResult:
     kernel_pid: int | None = None
     start_failure: str | None = None  # why the kernel never became ready (no cell ran)
     isolation: sandbox.Isolation | None = None  # what isolated this run's kernel
+
+    def failure(self, key: str) -> str | None:
+        """Why the probe `key` gave no answer, as its item's feedback says it (None: it answered, or never ran)."""
+        failed = self.probe_failures.get(key)
+        return failed.reason if failed is not None else None
 
 
 @dataclass(frozen=True)
@@ -160,7 +193,7 @@ class KernelSession:
         self.limits = spec.limits
         self.workdir = tempfile.mkdtemp(prefix="grader-run-")
         self._reply: dict = {}
-        self.tracked: dict[int, bytes] = {}
+        self.tracked: processes.Tracked = {}
         self.peak_memory = 0
         self.memory_exceeded = False
         self.started_at: float | None = None  # time.monotonic() when the kernel was asked for
@@ -325,7 +358,7 @@ class KernelSession:
                     result.start_failure = (f"the kernel went over its memory limit ({cap:.0f} MB) while starting" if self.memory_exceeded
                                             else f"the kernel did not start ({type(exc).__name__}: {str(exc)[:200]})")
                     result.dead, result.isolation = True, self.isolation
-                    result.cells = [CellRecord(i, "not_run") for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+                    result.cells = [CellRecord(i, CellStatus.NOT_RUN) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
                     return result
             result.kernel_warm = self.started_at < asked
             result.kernel_wait_s = max(0.0, self.ready_at - asked)
@@ -364,7 +397,7 @@ class KernelSession:
                 self.progress(CellStarted(runnable.index(index) + 1, len(runnable), index, first_line(cell.source)))
             remaining = deadline - time.monotonic()
             if remaining <= 0 or result.dead:
-                result.cells.append(CellRecord(index, "not_run"))
+                result.cells.append(CellRecord(index, CellStatus.NOT_RUN))
                 continue
             began = time.monotonic()
             try:
@@ -375,15 +408,15 @@ class KernelSession:
                 result.kernel_died_at, result.dead = index, True
                 if self.memory_exceeded:
                     cap = self.limits.memory_bytes / 2**30
-                    record = CellRecord(index, "dead_kernel", "MemoryLimit", f"memory limit: the kernel went over {cap:.1f} GiB and was stopped")
+                    record = CellRecord(index, CellStatus.DEAD_KERNEL, "MemoryLimit", f"memory limit: the kernel went over {cap:.1f} GiB and was stopped")
                 else:
-                    record = CellRecord(index, "dead_kernel", "DeadKernelError", "the kernel died while running this cell")
+                    record = CellRecord(index, CellStatus.DEAD_KERNEL, "DeadKernelError", "the kernel died while running this cell")
                 result.cells.append(record)
                 continue
-            record = CellRecord(index, "ok", stdout=_stream_text(cell.outputs), seconds=time.monotonic() - began)
+            record = CellRecord(index, CellStatus.OK, stdout=_stream_text(cell.outputs), seconds=time.monotonic() - began)
             if reply.get("status") == "error":
                 record.ename, record.evalue = reply.get("ename"), reply.get("evalue")
-                record.status = "timeout" if record.ename == TIMEOUT_ENAME else "error"
+                record.status = CellStatus.TIMEOUT if record.ename == TIMEOUT_ENAME else CellStatus.ERROR
             result.cells.append(record)
             forged = answers_in(cell.outputs)
             if forged:
@@ -415,7 +448,7 @@ class KernelSession:
             if self.progress is not None:
                 self.progress(ProbeStarted(probe.key.split("#")[0], position, len(probes)))
             if result.dead:
-                result.probe_failures[probe.key] = "the kernel had died before this item could be checked"
+                result.probe_failures[probe.key] = ProbeFailed(ProbeOutcome.KERNEL_DEAD, "the kernel had died before this item could be checked")
                 continue
             executor = KernelExecutor(self._bridge(loop), probe.timeout, TIMEOUT_ENAME, spill_dir=Path(self.workdir))
             try:
@@ -427,12 +460,13 @@ class KernelSession:
                     self._agent_ready = True
                 result.responses[probe.key] = await loop.run_in_executor(None, probe.run, executor)
             except ProbeTimeout:
-                result.probe_failures[probe.key] = f"checking it took longer than {probe.timeout:.0f} s"
+                result.probe_failures[probe.key] = ProbeFailed(ProbeOutcome.TIMED_OUT, f"checking it took longer than {probe.timeout:.0f} s")
             except KernelGone:
-                result.probe_failures[probe.key] = "the kernel died while this item was being checked"
+                result.probe_failures[probe.key] = ProbeFailed(ProbeOutcome.KERNEL_GONE, "the kernel died while this item was being checked")
                 result.dead = True
             except Forged as exc:
-                result.probe_failures[probe.key] = f"its answer was not accepted ({exc}): the notebook tampered with the grader's messages"
+                result.probe_failures[probe.key] = ProbeFailed(
+                    ProbeOutcome.FORGED, f"its answer was not accepted ({exc}): the notebook tampered with the grader's messages")
             finally:
                 if executor.signals:
                     result.signals[probe.key] = executor.signals

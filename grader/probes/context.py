@@ -41,6 +41,15 @@ class OperationFailed(Exception):
         self.ename, self.evalue = ename, evalue
 
 
+class ProbeOutcome(str, enum.Enum):
+    """Why an item's probe gave no answer: a named state (the item's feedback says it in a sentence)."""
+
+    KERNEL_DEAD = "kernel_dead"  # the kernel had died before the item's turn came
+    TIMED_OUT = "timed_out"  # the item's time for checking ran out
+    KERNEL_GONE = "kernel_gone"  # the kernel died while the item was being checked
+    FORGED = "forged"  # an answer was not the one answer the protocol allows
+
+
 class Stop(Exception):
     """Checking the item cannot go on: not the code under test's answer, so the probe does not record it."""
 

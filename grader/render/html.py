@@ -5,11 +5,19 @@ check with expected against actual on the grader's small input (arrays as
 tables, image-like arrays as pictures), a plot where numbers say less than a
 picture, and the student's own code of the item with its cell number.
 Everything is inline (CSS, PNG data URIs): the page fetches nothing.
+
+The markup is in Jinja2 templates (`grader/templates/`) with autoescape on:
+whatever a report holds (feedback, names, the student's code) is escaped
+there, never by hand. This module only decides what is shown: the order,
+what is cut, which entries differ.
 """
 
 from __future__ import annotations
 
-from html import escape
+from dataclasses import dataclass, field
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2.ext import Extension
 
 from ..report import ArrayData, CheckResult, ItemResult, Report
 from .pictures import image_uri, is_image_like, plot_uri
@@ -19,36 +27,70 @@ LABEL = {"pass": "passed", "fail": "failed", "error": "error", "missing": "missi
 MAX_ROWS, MAX_COLUMNS = 8, 10
 MAX_CODE_LINES = 60
 
-CSS = """
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; max-width: 980px; margin: 2em auto; padding: 0 1em; }
-h1 { font-size: 1.5em; margin-bottom: .2em; }
-.meta { color: #666; margin-top: 0; }
-.score { font-size: 2em; font-weight: 700; }
-.notice { background: #fff8e1; border-left: 4px solid #f5a623; padding: .6em .9em; margin: 1em 0; }
-.item { border: 1px solid #ddd; border-radius: 6px; margin: 1em 0; padding: .4em 1em .8em; }
-.item h2 { font-size: 1.1em; margin: .4em 0; }
-.item.fail, .item.error { border-left: 6px solid #c0392b; }
-.item.missing { border-left: 6px solid #e67e22; }
-.item.manual { border-left: 6px solid #2980b9; }
-.item.pass { border-left: 6px solid #27ae60; }
-.badge { display: inline-block; font-size: .8em; font-weight: 600; padding: .1em .6em; border-radius: 1em; color: #fff; margin-left: .4em; }
-.badge.fail, .badge.error { background: #c0392b; } .badge.missing { background: #e67e22; }
-.badge.manual { background: #2980b9; } .badge.pass { background: #27ae60; }
-.points { float: right; font-weight: 600; }
-.feedback { white-space: pre-wrap; background: #fafafa; padding: .5em .8em; border-radius: 4px; }
-table.checks { border-collapse: collapse; width: 100%; margin: .5em 0; }
-table.checks td, table.checks th { border-top: 1px solid #eee; padding: .3em .5em; text-align: left; vertical-align: top; }
-.ok { color: #27ae60; font-weight: 700; } .no { color: #c0392b; font-weight: 700; }
-.values { display: flex; flex-wrap: wrap; gap: 1.2em; margin: .4em 0 .6em; }
-.values figure { margin: 0; } .values figcaption { font-size: .85em; color: #555; }
-table.array { border-collapse: collapse; font: 12px/1.2 ui-monospace, monospace; }
-table.array td { border: 1px solid #ddd; padding: .15em .4em; text-align: right; }
-table.array td.diff { background: #fdecea; }
-pre.code { background: #f6f8fa; border: 1px solid #e1e4e8; padding: .6em; overflow-x: auto; font: 12.5px/1.4 ui-monospace, monospace; }
-.cell { color: #666; font-size: .85em; }
-img.plot { max-width: 100%; }
-details summary { cursor: pointer; color: #444; }
-"""
+
+class JoinLines(Extension):
+    """HTML templates are written one element a line, indented, and render as one line (the page's bytes stay as they were).
+
+    Only the template's own text is joined: values (feedback, code) keep
+    their new lines. The stylesheet is not an HTML template and is left whole.
+    """
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        if not (name or "").endswith(".html.j2"):
+            return source
+        return "".join(line.lstrip() for line in source.splitlines())
+
+
+TEMPLATES = Environment(loader=PackageLoader("grader", "templates"), autoescape=True, undefined=StrictUndefined,
+                        keep_trailing_newline=True, extensions=[JoinLines])
+TEMPLATES.filters["g"] = lambda number: f"{number:g}"
+CSS = TEMPLATES.loader.get_source(TEMPLATES, "feedback.css")[0]
+
+
+@dataclass
+class Row:
+    cells: list[tuple[str, bool]]  # each entry's text, and whether it differs from the other array's
+    cut: bool  # more columns than are shown
+
+
+@dataclass
+class Figure:
+    """One value beside a check: an array (as a table or a picture), or the text of a value that is not data."""
+
+    caption: str
+    shape: str = ""
+    dtype: str = ""
+    image: str | None = None  # a PNG data URI, for an image-like array
+    rows: list[Row] = field(default_factory=list)
+    more_rows: int = 0
+    colspan: int = 0
+    code: str | None = None  # the value's text, when it is not an array
+
+
+@dataclass
+class CheckView:
+    name: str
+    passed: bool
+    message: str
+    figures: list[Figure]
+
+
+@dataclass
+class Code:
+    cell: int
+    name: str | None  # the item's object, when it has one
+    text: str
+
+
+@dataclass
+class ItemView:
+    """What the item's section shows, decided here; `item.html.j2` draws it."""
+
+    item: ItemResult
+    label: str
+    checks: list[CheckView]
+    plot: str | None  # a PNG data URI
+    code: Code | None
 
 
 def _format(value) -> str:
@@ -70,86 +112,60 @@ def _rows(data: ArrayData) -> list[list]:
     return values
 
 
-def array_table(data: ArrayData, other: ArrayData | None = None) -> str:
-    """An array as a table, truncated with …; cells that differ from `other` are marked."""
+def array_figure(caption: str, data: ArrayData, other: ArrayData | None = None) -> Figure:
+    """An array as a table cut at MAX_ROWS × MAX_COLUMNS (entries that differ from `other` marked), or as a picture."""
+    figure = Figure(caption, "×".join(str(n) for n in data.shape) or "scalar", data.dtype)
+    if is_image_like(data):
+        figure.image = image_uri(data)
+        return figure
     rows = _rows(data)
     other_rows = _rows(other) if other is not None and other.shape == data.shape else None
-    html = ['<table class="array">']
     for r, row in enumerate(rows[:MAX_ROWS]):
-        cells = []
-        for c, value in enumerate(row[:MAX_COLUMNS]):
-            differs = other_rows is not None and _format(other_rows[r][c]) != _format(value)
-            cells.append(f'<td class="diff">{_format(value)}</td>' if differs else f"<td>{_format(value)}</td>")
-        if len(row) > MAX_COLUMNS:
-            cells.append("<td>…</td>")
-        html.append("<tr>" + "".join(cells) + "</tr>")
+        cells = [(_format(value), other_rows is not None and _format(other_rows[r][c]) != _format(value))
+                 for c, value in enumerate(row[:MAX_COLUMNS])]
+        figure.rows.append(Row(cells, len(row) > MAX_COLUMNS))
     if len(rows) > MAX_ROWS:
-        html.append(f'<tr><td colspan="{min(len(rows[0]), MAX_COLUMNS) + 1}">… {len(rows) - MAX_ROWS} more rows</td></tr>')
-    html.append("</table>")
-    return "".join(html)
+        figure.more_rows, figure.colspan = len(rows) - MAX_ROWS, min(len(rows[0]), MAX_COLUMNS) + 1
+    return figure
 
 
-def array_figure(caption: str, data: ArrayData, other: ArrayData | None = None) -> str:
-    shape = "×".join(str(n) for n in data.shape) or "scalar"
-    body = (f'<img alt="{escape(caption)}" src="{image_uri(data)}">' if is_image_like(data) else array_table(data, other))
-    return f"<figure>{body}<figcaption>{escape(caption)} ({shape}, {escape(data.dtype)})</figcaption></figure>"
-
-
-def _check_values(check: CheckResult) -> str:
-    parts = []
-    for index, data in enumerate(check.inputs or []):
-        parts.append(array_figure(f"input {index + 1}" if len(check.inputs) > 1 else "input", data))
+def _figures(check: CheckResult) -> list[Figure]:
+    """The check's input, expected and actual values, for a check that failed."""
+    if check.passed:
+        return []
+    inputs = check.inputs or []
+    figures = [array_figure(f"input {index + 1}" if len(inputs) > 1 else "input", data) for index, data in enumerate(inputs)]
     if check.expected_value is not None:
-        parts.append(array_figure("expected", check.expected_value))
+        figures.append(array_figure("expected", check.expected_value))
     if check.actual_value is not None:
-        parts.append(array_figure("your code gave", check.actual_value, check.expected_value))
+        figures.append(array_figure("your code gave", check.actual_value, check.expected_value))
     elif check.actual is not None and check.expected_value is not None:
-        parts.append(f"<figure><code>{escape(check.actual)}</code><figcaption>your code gave</figcaption></figure>")
-    return f'<div class="values">{"".join(parts)}</div>' if parts else ""
+        figures.append(Figure("your code gave", code=check.actual))
+    return figures
 
 
-def _checks(item: ItemResult) -> str:
-    if not item.checks:
-        return ""
-    rows = []
-    for check in item.checks:
-        mark = '<span class="ok">✓</span>' if check.passed else '<span class="no">✗</span>'
-        detail = escape(check.message) if not check.passed else ""
-        values = _check_values(check) if not check.passed else ""
-        rows.append(f"<tr><td>{mark}</td><td>{escape(check.name)}{values}</td><td>{detail}</td></tr>")
-    return '<table class="checks"><tr><th></th><th>check</th><th>what happened</th></tr>' + "".join(rows) + "</table>"
-
-
-def _code(item: ItemResult, cells: list[str] | None) -> str:
+def _code(item: ItemResult, cells: list[str] | None) -> Code | None:
     """The student's code for the item: the found cell's source the report carries (or, for an older report, from `cells`)."""
     if item.found is None or item.found.cell is None:
-        return ""
+        return None
     source = item.found.source
     if source is None and cells is not None and 0 <= item.found.cell < len(cells):
         source = cells[item.found.cell]
     if source is None:
-        return ""
+        return None
     lines = source.splitlines()
     shown = "\n".join(lines[:MAX_CODE_LINES]) + ("\n…" if len(lines) > MAX_CODE_LINES else "")
-    return (f'<p class="cell">Your code for this item: cell {item.found.cell}'
-            f"{' (`' + escape(item.found.name) + '`)' if item.found.name != 'answer' else ''}</p>"
-            f'<pre class="code">{escape(shown)}</pre>')
+    return Code(item.found.cell, item.found.name if item.found.name != "answer" else None, shown)
 
 
-def item_section(item: ItemResult, cells: list[str] | None) -> str:
-    plot = f'<img class="plot" alt="{escape(item.plot.title)}" src="{plot_uri(item.plot)}">' if item.plot is not None else ""
-    body = f'<div class="feedback">{escape(item.feedback)}</div>{_checks(item)}{plot}{_code(item, cells)}'
-    if item.status == "pass":
-        body = f"<details><summary>details</summary>{body}</details>"
-    who = " (set by a person)" if item.set_by == "person" else ""
-    return (f'<section class="item {item.status}" id="item-{escape(item.id)}" data-status="{item.status}">'
-            f'<h2><span class="points">{item.score:g} / {item.max_score:g}</span>{escape(item.id)}'
-            f'<span class="badge {item.status}">{LABEL[item.status]}{who}</span></h2>'
-            f'<p class="meta">{escape(item.title)}</p>{body}</section>')
+def item_view(item: ItemResult, cells: list[str] | None) -> ItemView:
+    """The item's section: `cells` are the notebook's cell sources, to show the student's code."""
+    checks = [CheckView(c.name, c.passed, c.message, _figures(c)) for c in item.checks]
+    return ItemView(item, LABEL[item.status], checks, plot_uri(item.plot) if item.plot is not None else None, _code(item, cells))
 
 
-def _notices(report: Report) -> str:
-    from ..student import summary_line
+def _notices(report: Report) -> list[str]:
+    from ..bundle import summary_line
 
     notes = []
     line = summary_line(report)
@@ -162,24 +178,17 @@ def _notices(report: Report) -> str:
         notes.append(f"{len(report.cells.errors)} cell(s) raised an error when the notebook ran — {shown}")
     if report.cells.timed_out:
         notes.append(f"Cells over their time limit: {', '.join(map(str, report.cells.timed_out))}.")
-    return "".join(f'<div class="notice">{escape(n)}</div>' for n in notes)
+    return notes
 
 
 def render_html(report: Report, cells: list[str] | None = None) -> str:
     """The feedback page of one report; `cells` are the notebook's cell sources, to show the student's code."""
-    title = f"{report.assignment.id or 'notebook'} — {report.submission.path}"
-    if report.status != "graded":
-        body = f'<h1>{escape(title)}</h1><div class="notice">This notebook was not graded: {escape(report.reason or report.status)}</div>'
-    else:
-        items = sorted(report.items, key=lambda i: ORDER[i.status])
-        scope = " (public checks)" if report.scope == "public" else ""
-        failing = sum(i.status in ("fail", "error", "missing") for i in report.items)
-        body = (f"<h1>{escape(report.assignment.title or report.assignment.id or '')}</h1>"
-                f'<p class="meta">{escape(report.submission.path)} · {escape(report.assignment.id or "")}</p>'
-                f'<p><span class="score" id="score">{report.score:g} / {report.max_score:g}</span>{scope} · '
-                f"{failing} item(s) to fix · {sum(i.status == 'pass' for i in report.items)} passed</p>"
-                f"{_notices(report)}" + "".join(item_section(i, cells) for i in items))
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}"
-            f'<p class="meta">grader {escape(report.grader_version)} · {report.timing.total_s:.1f} s</p></body></html>\n')
+    graded = report.status == "graded"
+    return TEMPLATES.get_template("feedback.html.j2").render(
+        report=report,
+        title=f"{report.assignment.id or 'notebook'} — {report.submission.path}",
+        items=[item_view(i, cells) for i in sorted(report.items, key=lambda i: ORDER[i.status])] if graded else [],
+        notices=_notices(report) if graded else [],
+        failing=sum(i.status in ("fail", "error", "missing") for i in report.items),
+        passed=sum(i.status == "pass" for i in report.items),
+    )
