@@ -207,6 +207,61 @@ print(model(tf.constant([[1, 2.]])).numpy())
     )
 
 
+def lab1_one_section() -> nbformat.NotebookNode:
+    """Lab 1 copied as one section of code cells: the Sequential model has no question of its own, and `model` is rebound twice."""
+    return notebook(
+        md("# 6.S191 lab 1 — part 1"),
+        code('''
+import tensorflow as tf
+import mitdeeplearning as mdl
+import numpy as np
+'''),
+        md("## Tensors"),
+        LAB1_TENSORS,
+        md("## Layers and models"),
+        LAB1_DENSE,
+        LAB1_DENSE_TEST,
+        code('''
+n_output_nodes = 3
+model = tf.keras.Sequential()
+model.add(tf.keras.layers.Dense(n_output_nodes, activation="sigmoid"))
+x_input = tf.constant([[1, 2.]], shape=(1, 2))
+print(model(x_input).numpy())
+'''),
+        LAB1_SUBCLASS,
+        LAB1_IDENTITY,
+        md("## Gradients"),
+        LAB1_TAPE,
+        LAB1_SGD,
+    )
+
+
+def lab1_import_heading() -> nbformat.NotebookNode:
+    """Lab 1 with `from tensorflow.keras import Sequential` under a heading of its own, the models after it in one section."""
+    return notebook(
+        md("# Intro to TensorFlow"),
+        code("import tensorflow as tf\nimport mitdeeplearning as mdl"),
+        md("### Tensors"),
+        LAB1_TENSORS,
+        md("### Dense layer from scratch"),
+        LAB1_DENSE,
+        LAB1_DENSE_TEST,
+        md("### Imports for the Keras part"),
+        code("from tensorflow.keras import Sequential\nfrom tensorflow.keras.layers import Dense"),
+        code('''
+model = Sequential()
+model.add(Dense(3, activation="sigmoid"))
+model.build((None, 2))
+'''),
+        code("model(tf.constant([[1, 2.]])).numpy()"),
+        LAB1_SUBCLASS,
+        LAB1_IDENTITY,
+        md("### Automatic differentiation"),
+        LAB1_TAPE,
+        LAB1_SGD,
+    )
+
+
 # --- the week-3 question sheet, reworded and numbered -----------------------------------------
 
 def week3_reworded() -> nbformat.NotebookNode:
@@ -492,6 +547,8 @@ def update_weights(gradients, weights):
 NOTEBOOKS = {
     "colab_lab1": colab_lab1,
     "lab1_own_headings": lab1_own_headings,
+    "lab1_one_section": lab1_one_section,
+    "lab1_import_heading": lab1_import_heading,
     "week3_reworded": week3_reworded,
     "third_edition_ch2": third_edition_ch2,
     "third_edition_student": third_edition_student,
