@@ -515,6 +515,131 @@ f"accuracy: {ops.mean(predicted_labels == test_labels):.2f}"
     )
 
 
+def third_edition_jax() -> nbformat.NotebookNode:
+    """Chapter 2 of the third edition run on JAX: the Keras listing's `model` first, then the from-scratch one, no TensorFlow call."""
+    return notebook(
+        md("Chapter 2 of *Deep Learning with Python, Third Edition*, with the JAX backend."),
+        code('import os\nos.environ["KERAS_BACKEND"] = "jax"'),
+        BACKEND_MAGIC,
+        code('''
+import keras
+import numpy as np
+assert keras.backend.backend() == "jax", keras.backend.backend()
+'''),
+        md("## A first look at a neural network"),
+        code('''
+from keras.datasets import mnist
+
+(train_images, train_labels), (test_images, test_labels) = mnist.load_data()
+train_images = train_images.reshape((60000, 28 * 28)).astype("float32") / 255
+test_images = test_images.reshape((10000, 28 * 28)).astype("float32") / 255
+'''),
+        code('''
+from keras import layers
+
+model = keras.Sequential([
+    layers.Dense(64, activation="relu"),
+    layers.Dense(10, activation="softmax"),
+])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(train_images[:2048], train_labels[:2048], epochs=1, batch_size=256, verbose=0)
+'''),
+        md("## The mathematical building blocks of neural networks"),
+        *THIRD_TENSOR_OPS,
+        code(THIRD_MATRIX_PRODUCT),
+        md("#### Reimplementing our first example from scratch"),
+        code('''
+from keras import ops
+
+class NaiveDense:
+    def __init__(self, input_size, output_size, activation=None):
+        self.activation = activation
+        self.W = keras.Variable(shape=(input_size, output_size), initializer="uniform")
+        self.b = keras.Variable(shape=(output_size,), initializer="zeros")
+
+    def __call__(self, inputs):
+        x = ops.matmul(inputs, self.W) + self.b
+        return self.activation(x) if self.activation is not None else x
+
+    @property
+    def weights(self):
+        return [self.W, self.b]
+'''),
+        code('''
+class NaiveSequential:
+    def __init__(self, layers):
+        self.layers = layers
+
+    def __call__(self, inputs):
+        x = inputs
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    @property
+    def weights(self):
+        weights = []
+        for layer in self.layers:
+            weights += layer.weights
+        return weights
+'''),
+        code('''
+model = NaiveSequential([
+    NaiveDense(input_size=28 * 28, output_size=512, activation=ops.relu),
+    NaiveDense(input_size=512, output_size=10, activation=ops.softmax),
+])
+assert len(model.weights) == 4
+'''),
+        THIRD_BATCHES,
+        md("##### The weight update step"),
+        code('''
+learning_rate = 1e-3
+
+def update_weights(gradients, weights):
+    for g, w in zip(gradients, weights):
+        w.assign(w - g * learning_rate)
+'''),
+        md("##### Gradient computation"),
+        code('''
+%%backend jax
+import jax
+
+def compute_loss(weight_values, model, images_batch, labels_batch):
+    with keras.StatelessScope(state_mapping=list(zip(model.weights, weight_values))):
+        predictions = model(images_batch)
+    loss = ops.sparse_categorical_crossentropy(labels_batch, predictions)
+    return ops.mean(loss)
+
+loss_and_gradients = jax.jit(jax.value_and_grad(compute_loss), static_argnums=1)  # compiled once per model
+
+def one_training_step(model, images_batch, labels_batch):
+    weight_values = [ops.convert_to_tensor(w) for w in model.weights]
+    average_loss, gradients = loss_and_gradients(weight_values, model, images_batch, labels_batch)
+    update_weights(gradients, model.weights)
+    return average_loss
+'''),
+        md("#### The full training loop"),
+        code('''
+def fit(model, images, labels, epochs, batch_size=128):
+    for epoch_counter in range(epochs):
+        print(f"Epoch {epoch_counter}")
+        batch_generator = BatchGenerator(images, labels, batch_size)
+        for batch_counter in range(batch_generator.num_batches):
+            images_batch, labels_batch = batch_generator.next()
+            loss = one_training_step(model, images_batch, labels_batch)
+            if batch_counter % 100 == 0:
+                print(f"loss at batch {batch_counter}: {float(loss):.2f}")
+'''),
+        code("fit(model, train_images, train_labels, epochs=2, batch_size=128)"),
+        md("#### Evaluating the model"),
+        code('''
+predictions = model(test_images)
+predicted_labels = ops.argmax(predictions, axis=1)
+f"accuracy: {ops.mean(predicted_labels == test_labels):.2f}"
+'''),
+    )
+
+
 def third_edition_student() -> nbformat.NotebookNode:
     """A student's third-edition notebook: numpy parts, the matrix product's result shaped like x, an SGD() left at Keras' default rate."""
     wrong_product = THIRD_MATRIX_PRODUCT.replace("np.zeros((x.shape[0], y.shape[1]))", "np.zeros((x.shape[0], x.shape[1]))")
@@ -552,6 +677,7 @@ NOTEBOOKS = {
     "week3_reworded": week3_reworded,
     "third_edition_ch2": third_edition_ch2,
     "third_edition_student": third_edition_student,
+    "third_edition_jax": third_edition_jax,
 }
 
 
