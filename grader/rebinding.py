@@ -176,6 +176,8 @@ class Rebound:
                 self.record(cell, response)
                 return response
             return capture
+        if probe.key != self.item.id:  # another probe of the item (an answer's capture): as it is
+            return lambda executor: run(executor, None)
 
         def judged(executor) -> dict:
             choice = choose(self.seen, self.item.binding, self.cells)
