@@ -5,7 +5,7 @@ Grades each notebook with the `grade` command of the grader on PYTHONPATH
 python benchmarks/published_verdicts.py`) and compares every item's status
 with the verdict the notebook deserves (tests/published.py).
 
-    python benchmarks/published_verdicts.py [--json-dir DIR]
+    python benchmarks/published_verdicts.py [--json-dir DIR] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -37,12 +37,14 @@ def grade(name: str, out: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json-dir", type=Path, help="keep the reports here")
+    parser.add_argument("--only", nargs="+", choices=sorted(EXPECTED), metavar="NAME", help="grade only these notebooks")
     args = parser.parse_args()
+    names = args.only or list(EXPECTED)
     out = args.json_dir or Path(tempfile.mkdtemp(prefix="published-"))
     out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        reports = dict(zip(EXPECTED, pool.map(lambda name: grade(name, out), EXPECTED)))
-    by_kind = {kind: 0 for e in EXPECTED.values() for kind in e.kinds}
+        reports = dict(zip(names, pool.map(lambda name: grade(name, out), names)))
+    by_kind = {kind: 0 for name in names for kind in EXPECTED[name].kinds}
     for name, report in reports.items():
         expected = EXPECTED[name]
         wrong = wrong_verdicts(name, report)

@@ -29,6 +29,7 @@ from .kernel.pool import KernelPool
 from .kernel.session import CellStatus, KernelSession, KernelSpec, Limits, ProbeCall, RunResult
 from .probes.registry import run_request, ships
 from .progress import ItemJudged
+from . import rebinding
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
 from .rubric import Assignment, Item
@@ -80,20 +81,23 @@ def _target(probe: Probe) -> str | None:
     return probe.request.get("reference_target")
 
 
-def _job(probe: Probe, forbidden: frozenset, may_ship: bool, cell_source: str | None):
-    def run(executor) -> dict:
-        return run_request(probe.request, executor, forbidden=forbidden, may_ship=may_ship, cell_source=cell_source)
-    return run
+def _job(probe: Probe, forbidden: frozenset, may_ship: bool, cell_source: str | None, rebound: dict | None = None):
+    def run(executor, held=None) -> dict:
+        return run_request(probe.request, executor, forbidden=forbidden, may_ship=may_ship, cell_source=cell_source, held=held)
+    bindings = (rebound or {}).get(probe.key.split("#")[0])
+    return bindings.job(probe, run) if bindings is not None else run
 
 
-def plan_probes(nb, assignment: Assignment, probes: dict[str, list[Probe]]) -> tuple[list[ProbeCall], dict[int, list[ProbeCall]]]:
+def plan_probes(nb, assignment: Assignment, probes: dict[str, list[Probe]],
+                rebound: dict[str, rebinding.Rebound] | None = None) -> tuple[list[ProbeCall], dict[int, list[ProbeCall]]]:
     """The probes after the notebook, in a safe order, and those right after their cells.
 
     After the notebook, probes that put no reference code beside the code
     under test run first; then each one whose reference definitions include
     no item still to be checked (its own included). Every probe is told which
     definitions it may not ship, and a probe taken at its cell, before the
-    notebook has finished, may ship none.
+    notebook has finished, may ship none. The probes of a `rebound` item judge
+    the binding its rubric chooses (grader/rebinding.py).
     """
     timeouts = {item.id: item.timeout_s or assignment.limits.item_timeout_s for item in assignment.items}
     after, captures = [], {}
@@ -102,7 +106,7 @@ def plan_probes(nb, assignment: Assignment, probes: dict[str, list[Probe]]) -> t
             if probe.after_cell is None:
                 after.append((item.id, probe))
             else:
-                job = _job(probe, frozenset(), False, nb.cells[probe.after_cell].source)
+                job = _job(probe, frozenset(), False, nb.cells[probe.after_cell].source, rebound)
                 captures.setdefault(probe.after_cell, []).append(ProbeCall(probe.key, job, timeouts[item.id]))
     pending, ordered = list(after), []
     while pending:
@@ -110,7 +114,7 @@ def plan_probes(nb, assignment: Assignment, probes: dict[str, list[Probe]]) -> t
         index = next((i for i, (_, p) in enumerate(pending) if not ships(p.request) & targets), 0)
         item_id, probe = pending.pop(index)
         forbidden = frozenset(targets)
-        ordered.append(ProbeCall(probe.key, _job(probe, forbidden, True, None), timeouts[item_id]))
+        ordered.append(ProbeCall(probe.key, _job(probe, forbidden, True, None, rebound), timeouts[item_id]))
     return ordered, captures
 
 
@@ -194,7 +198,9 @@ def plan(submission: Submission, assignment: Assignment, limits: Limits, hidden:
     probing, inputs = for_probes(assignment)  # the grader's inputs: the rubric's seed, mixed with the instructor's secret
     probes = {item.id: KINDS[item.kind].probes(item, probing, anchors[item.id]) for item in assignment.items}
     expected = reference_answers(probing, probes)
-    after_notebook, captures = plan_probes(nb, assignment, probes)
+    rebound = rebinding.plan(nb, assignment.items, anchors)  # names bound in several cells: each binding captured as it is made
+    probes = {item_id: (rebound[item_id].probes() if item_id in rebound else []) + found for item_id, found in probes.items()}
+    after_notebook, captures = plan_probes(nb, assignment, probes, rebound)
     # a kernel started ahead cannot know the notebook: it imports all the rubric preloads; one started now, what the notebook names
     # (a batch passes `preload`: what its submissions name, so a numpy-only class never waits for TensorFlow)
     preload = (assignment.preload if preload is None else preload) if pool is not None else named_modules(nb, assignment.preload)

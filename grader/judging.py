@@ -17,6 +17,7 @@ from graphlib import TopologicalSorter
 
 from .anchors import how_found_notes
 from .causes import FAILED, with_causes
+from .rebinding import judged_binding
 from .checks import KINDS, Evidence
 from .checks.base import Judgement
 from .report import CellError, Found, ItemResult
@@ -43,8 +44,9 @@ def _passed_feedback(judgement: Judgement, evidence: Evidence) -> str:
 def item_result(item: Item, judgement: Judgement, evidence: Evidence) -> ItemResult:
     """The item's one result: the kind's judgement with what the rest of the grade adds to it."""
     status, score = judgement.status, judgement.score
+    bound = judged_binding(item, evidence.responses.get(item.id)) if judgement.found is not None else None
     feedback = " ".join([_passed_feedback(judgement, evidence) if status == "pass" else judgement.feedback,
-                         *how_found_notes(evidence.anchors)]).strip()
+                         *how_found_notes(evidence.anchors), bound[1] if bound else ""]).strip()
     lost = lost_cell(evidence) if status != "pass" else None
     if lost is not None:
         cell, why = lost
@@ -55,10 +57,10 @@ def item_result(item: Item, judgement: Judgement, evidence: Evidence) -> ItemRes
         feedback = with_causes(feedback, item, evidence.failed_dependencies)
     found = judgement.found
     if found is not None:
-        cells = evidence.nb.cells
-        found = Found(name=found.name, cell=found.cell,
+        cells, cell = evidence.nb.cells, bound[0].judged if bound else found.cell  # a rebound name: the binding judged
+        found = Found(name=found.name, cell=cell, binding=bound[0] if bound else None,
                       anchored_by="meaning" if any(anchor.by == "meaning" for anchor in evidence.anchors) else None,
-                      source=cells[found.cell].source if found.cell is not None and 0 <= found.cell < len(cells) else None)
+                      source=cells[cell].source if cell is not None and 0 <= cell < len(cells) else None)
     return ItemResult(id=item.id, title=item.title, max_score=item.points, status=status, score=score, feedback=feedback,
                       found=found, checks=list(judgement.checks), answer=judgement.answer, plot=judgement.plot,
                       hidden_checks=evidence.hidden_checks or 0, flags=evidence.flags, round_trips=evidence.round_trips or None)

@@ -130,6 +130,23 @@ def defining_cells(nb: nbformat.NotebookNode) -> dict[str, int]:
 _IMPORTED_WITH = {"tensorflow": ("tensorflow", "keras", "tf_keras"), "tf_keras": ("tf_keras",)}
 
 
+_KERAS_BACKEND = re.compile(r"""KERAS_BACKEND['"]?\s*(?:\]\s*=|,|=)\s*['"]?(jax|torch|numpy|tensorflow|openvino)\b""")
+
+
+def keras_backend(nb: nbformat.NotebookNode) -> str | None:
+    """The Keras 3 backend the notebook's code chooses (`os.environ["KERAS_BACKEND"] = "jax"`, `%env KERAS_BACKEND=jax`), if any.
+
+    Importing TensorFlow imports Keras 3 and fixes its backend, so a notebook
+    that chooses another must not find TensorFlow preloaded.
+    """
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            match = _KERAS_BACKEND.search(cell.source)
+            if match:
+                return match.group(1)
+    return None
+
+
 def named_modules(nb: nbformat.NotebookNode, modules: list[str]) -> list[str]:
     """The modules of `modules` the notebook's code names (by top-level package, or a package that imports it).
 
@@ -137,9 +154,11 @@ def named_modules(nb: nbformat.NotebookNode, modules: list[str]) -> list[str]:
     does not pay for it. Seeding stays the same either way (see kernel/preamble.py).
     """
     code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    other_backend = keras_backend(nb) not in (None, "tensorflow")  # then Keras 3 does not import TensorFlow, and must not find it imported
     named = []
     for module in modules:
         top = module.split(".")[0]
-        if any(re.search(rf"\b{re.escape(name)}\b", code) for name in _IMPORTED_WITH.get(top, (top,))):
+        importers = [n for n in _IMPORTED_WITH.get(top, (top,)) if not (other_backend and top == "tensorflow" and n == "keras")]
+        if any(re.search(rf"\b{re.escape(name)}\b", code) for name in importers):
             named.append(module)
     return named

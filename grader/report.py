@@ -33,12 +33,23 @@ class SubmissionRef(BaseModel):
     sha256: str | None = None
 
 
+class Binding(BaseModel):
+    """Which of several bindings of an item's name was judged (the rubric's `binding` rule chose it)."""
+
+    cells: list[int] = Field(description="0-based indices of the cells that bound the name, each captured when it ran")
+    judged: int = Field(description="the cell whose binding was judged (also `found.cell`)")
+    rule: str = Field(description="what the rubric asks the binding to be, in words")
+    matched: bool = Field(description="false when no binding satisfies the rule and the last one was judged")
+
+
 class Found(BaseModel):
     name: str
     cell: int | None = Field(default=None, description="0-based index of the cell that defines it")
     anchored_by: Literal["meaning"] | None = Field(default=None, description=(
         "present when the item's question was not found in its words but by its answer's code and place "
         "in the sheet (the feedback says which cell); absent otherwise"))
+    binding: Binding | None = Field(default=None, description=(
+        "present when the notebook binds the item's name in several cells and the rubric says which to judge; absent otherwise"))
     source: str | None = Field(default=None, description=(
         "the source of that cell as graded, so a feedback page or a similarity check needs no notebook; absent when unknown"))
 
@@ -46,7 +57,7 @@ class Found(BaseModel):
     def _omit_absent(self, handler):
         data = handler(self)
         if isinstance(data, dict):
-            for name in ("anchored_by", "source"):
+            for name in ("anchored_by", "binding", "source"):
                 if data.get(name) is None:
                     data.pop(name, None)
         return data

@@ -77,6 +77,29 @@ class Question(_Strict):
         return [self.text, *self.alternatives]
 
 
+class Binding(_Strict):
+    """Which binding of an item's name to judge when the notebook binds it in several cells (`model`: a Sequential, then a subclass).
+
+    Every condition given must hold of the object a cell bound; among those that qualify the last is judged,
+    and when none does, the name as the notebook left it (grader/rebinding.py).
+    """
+
+    isa: list[str] = Field(default_factory=list, description="a class of one of these names is in the object's MRO (`Sequential`)")
+    not_isa: list[str] = Field(default_factory=list, description="no class of these names is in its MRO")
+    own_class: bool | None = Field(default=None, description="true: its class is defined by the notebook itself; false: it is not")
+
+    def describe(self) -> str:
+        """The rule in words, for feedback: "a `Sequential`", "of a class the notebook defines"."""
+        parts = []
+        if self.isa:
+            parts.append("a " + " or a ".join(f"`{name}`" for name in self.isa))
+        if self.not_isa:
+            parts.append("not a " + " or a ".join(f"`{name}`" for name in self.not_isa))
+        if self.own_class is not None:
+            parts.append("of a class the notebook defines" if self.own_class else "not of a class the notebook defines")
+        return ", ".join(parts) or "any object"
+
+
 class CheckSpec(_Strict):
     """One judged property of an item: a rule applied to one observation."""
 
@@ -104,6 +127,8 @@ class _ItemBase(_Strict):
     feedback: Literal["first", "all"] = Field(default="first", description="the feedback gives the first failed check's reason, or every one's")
     timeout_s: float | None = Field(default=None, gt=0)
     public: bool = Field(default=True, description="students' bundles grade this item's public checks; `false` hides the whole item")
+    binding: Binding | None = Field(default=None, description=(
+        "for a name the notebook binds in several cells: which binding to judge (each is captured when its cell runs)"))
     depends_on: list[str] = Field(default_factory=list, description="items whose objects the notebook uses to answer this one (its own "
                                   "training uses its own layers): when one of them fails too, the feedback names it as the likely cause")
     _folder: Path | None = PrivateAttr(default=None)  # set by grader.loader: where `probe`, rules and `reference` resolve
@@ -148,6 +173,8 @@ class BehaviourItem(_ItemBase, _ReferenceFields):
             raise ValueError("a behaviour item needs `names` or `questions`")
         if (self.reference_target or self.reference_builder) and not self.reference:
             raise ValueError("`reference_target` and `reference_builder` need a `reference` module")
+        if self.binding is not None and not self.names:
+            raise ValueError("`binding` chooses among the bindings of the item's `names`: give `names`")
         return self
 
 

@@ -22,6 +22,26 @@ class NaiveDense:
         return [self.W, self.b]
 
 
+class OpsDense:
+    """NaiveDense in Keras 3's own terms (keras.Variable, keras.ops): the probes' layers where Keras runs on another backend (JAX)."""
+
+    def __init__(self, input_size, output_size, activation):
+        import keras
+
+        self.activation = activation
+        self.W = keras.Variable(np.zeros((input_size, output_size), "float32"))
+        self.b = keras.Variable(np.zeros((output_size,), "float32"))
+
+    def __call__(self, inputs):
+        from keras import ops
+
+        return self.activation(ops.matmul(inputs, self.W) + self.b)
+
+    @property
+    def weights(self):
+        return [self.W, self.b]
+
+
 class NaiveSequential:
     def __init__(self, layers):
         self.layers = layers
@@ -66,6 +86,22 @@ def one_training_step(model, images_batch, labels_batch):
     gradients = tape.gradient(average_loss, model.weights)
     update_weights(gradients, model.weights)
     return average_loss
+
+
+def ops_one_training_step(model, images_batch, labels_batch):
+    """one_training_step for Keras 3 on JAX (no GradientTape): the gradient by jax.grad through a stateless call of the model."""
+    import jax
+    import keras
+    from keras import ops
+
+    def average_loss(values):
+        with keras.StatelessScope(state_mapping=list(zip(model.weights, values))):
+            predictions = model(images_batch)
+        return ops.mean(ops.sparse_categorical_crossentropy(labels_batch, predictions))
+
+    loss, gradients = jax.value_and_grad(average_loss)([ops.convert_to_tensor(w) for w in model.weights])
+    update_weights(gradients, model.weights)
+    return loss
 
 
 def fit(model, images, labels, epochs, batch_size=128):

@@ -71,7 +71,7 @@ def test_no_question_is_anchored_to_a_wrong_cell():
                     wrong.append(f"{label} / {assignment_id} / {key}: at cell {anchor.question}, asked at cell {want[key]}")
     assert not wrong, "\n".join(wrong)
     # where the words differ from the rubric's, the published-style notebooks' questions were found by their meaning
-    assert sorted(by_meaning) == ["colab_lab1 sequential_model#0", "lab1_own_headings sequential_model#0",
+    assert sorted(by_meaning) == ["colab_lab1 sequential_model#0", "lab1_import_heading sequential_model#0", "lab1_own_headings sequential_model#0",
                                   "week3_reworded grad_cubic#0", "week3_reworded grad_xy#0", "week3_reworded why_copy#0"]
     assert counts["by words"] > 100, counts
 

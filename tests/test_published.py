@@ -3,12 +3,17 @@
 A Colab lab whose import cell starts with `%tensorflow_version`, a year's lab and a
 student's copy that word the Sequential question their own way, a reworded and
 numbered week-3 sheet, and two third-edition chapter-2 notebooks (the `*_product`
-names, `%%backend` cells, an `SGD()` left at Keras' default rate).
+names, `%%backend` cells, an `SGD()` left at Keras' default rate); lab-1 copies whose
+`model` is rebound where the Sequential question cannot be told apart, and a
+third-edition notebook on Keras 3 with JAX.
 """
 
+import nbformat
 import pytest
 from conftest import grade_all, item
 from published import EXPECTED, question_cells, wrong_verdicts
+
+from grader.rebinding import binds
 
 pytestmark = pytest.mark.kernel
 
@@ -52,3 +57,36 @@ def test_a_step_at_keras_default_rate_names_both_rates(published_reports):
     assert update["status"] == "fail"
     assert "a learning rate of 0.01, not the sheet's 1e-3" in update["feedback"] and "SGD" in update["feedback"]
     assert item(published_reports["third_edition_ch2"], "update_weights")["checks"][0]["message"] == "learning rate 1e-3"
+
+
+def test_a_rebound_model_is_judged_at_the_binding_the_rubric_asks_for(published_reports):
+    """`model` is a Sequential, then a SubclassModel, then an IdentityModel: the Sequential item judges the first."""
+    for name, cells, judged in (("lab1_one_section", [7, 8, 9], 7), ("lab1_import_heading", [9, 11, 12], 9)):
+        sequential = item(published_reports[name], "sequential_model")
+        assert sequential["status"] == "pass", (name, sequential["feedback"])
+        assert sequential["found"]["cell"] == judged
+        assert sequential["found"]["binding"] == {"cells": cells, "judged": judged, "rule": "a `Sequential`", "matched": True}
+        assert f"the grader judged the binding of cell {judged}, the one that is a `Sequential`" in sequential["feedback"]
+    # the question found by its words, its answer binding `model` once: judged as before, nothing added to the report
+    assert "binding" not in item(published_reports["colab_lab1"], "sequential_model")["found"]
+    # DLwP: the Keras listing's `model` first, the from-scratch model last; the one of the notebook's own class is judged
+    trained = item(published_reports["third_edition_jax"], "trained_model")
+    assert trained["found"]["binding"] == {"cells": [6, 18], "judged": 18, "rule": "of a class the notebook defines", "matched": True}
+    assert trained["feedback"] == "All checks passed."  # the last binding: nothing to explain
+
+
+def test_keras_3_on_jax_is_graded_on_its_own_backend(published_reports):
+    """The notebook sets KERAS_BACKEND=jax and asserts it in cell 3: TensorFlow was not imported before it, and every item passes."""
+    report = published_reports["third_edition_jax"]
+    assert report["cells"]["errors"] == [] and report["score"] == report["max_score"]
+
+
+def test_no_item_is_anchored_to_a_cell_that_does_not_bind_it(published_reports):
+    """Every item found by a name points at a cell that binds that name (a rebound one: the binding judged)."""
+    wrong = []
+    for name, report in published_reports.items():
+        nb = nbformat.read(EXPECTED[name].path(name), as_version=4)
+        for found in (i["found"] for i in report["items"] if i.get("found")):
+            if found["name"] != "answer" and found["cell"] is not None and not binds(nb.cells[found["cell"]].source, [found["name"]]):
+                wrong.append(f"{name}: {found}")
+    assert not wrong, wrong

@@ -18,7 +18,7 @@ import numpy as np
 
 from grader.checks.rules import equal, rule
 from grader.compare import Outcome, compare, describe, is_numeric
-from grader.probes.context import Kind, probe
+from grader.probes.context import Kind, OperationFailed, StudentError, probe
 
 if TYPE_CHECKING:
     from grader.rubric import CheckSpec, Item
@@ -43,9 +43,24 @@ def _mnist_remote(ctx, split: str, n: int):
     return images, labels
 
 
-def _reference_layers(ctx, sizes, dense):
-    """The sheet's layers (ReLU, then softmax last) from the reference's NaiveDense, weights set by the grader."""
-    relu, softmax = ctx.kernel("tensorflow", "nn", "relu"), ctx.kernel("tensorflow", "nn", "softmax")
+def keras_backend(ctx) -> str:
+    """The backend of the Keras 3 the kernel has imported ("tensorflow" where it has none: Keras 2, or TensorFlow alone)."""
+    if not ctx.value(ctx.call("", ctx.kernel("operator", "contains"), ctx.kernel("sys", "modules"), "keras")):
+        return "tensorflow"
+    try:
+        return str(ctx.value(ctx.call("", ctx.kernel("keras", "backend", "backend"))))
+    except (OperationFailed, StudentError):  # a Keras without `backend.backend()`: TensorFlow's terms
+        return "tensorflow"
+
+
+def _reference_layers(ctx, sizes, dense, ops: bool = False):
+    """The sheet's layers (ReLU, then softmax last) from the reference's NaiveDense, weights set by the grader.
+
+    With `ops`, `dense` is the reference's OpsDense and the activations Keras' own, so that code under test
+    written for Keras 3 on JAX can differentiate through them.
+    """
+    where = ("keras", "ops") if ops else ("tensorflow", "nn")
+    relu, softmax = ctx.kernel(where[0], where[1], "relu"), ctx.kernel(where[0], where[1], "softmax")
     rng = ctx.rng(1)
     layers, weights, values = [], [], []
     for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
@@ -59,8 +74,8 @@ def _reference_layers(ctx, sizes, dense):
     return layers, weights, values
 
 
-def _reference_model(ctx, sizes, refs):
-    layers, weights, values = _reference_layers(ctx, sizes, refs["NaiveDense"])
+def _reference_model(ctx, sizes, refs, dense: str = "NaiveDense"):
+    layers, weights, values = _reference_layers(ctx, sizes, refs[dense], ops=dense == "OpsDense")
     return ctx.call("", refs["NaiveSequential"], layers), weights, values
 
 
@@ -129,11 +144,16 @@ def update_weights(target, ctx):
 
 
 @probe(observes={"before": Kind.ARRAYS, "loss": Kind.NUMBER, "after": Kind.ARRAYS},
-       ships=("NaiveDense", "NaiveSequential", "update_weights"))
+       ships=("NaiveDense", "OpsDense", "NaiveSequential", "update_weights"))
 def one_training_step(target, ctx):
-    """One step on a reference model and a grading batch, with the reference update."""
-    refs = ctx.reference("NaiveDense", "NaiveSequential", "update_weights")
-    model, weights, values = _reference_model(ctx, ctx.params.get("sizes", [784, 32, 10]), refs)
+    """One step on a reference model and a grading batch, with the reference update.
+
+    The student's step differentiates with the notebook's backend: on Keras 3 with JAX (no
+    GradientTape), the model's layers hold keras.Variables and compute with keras.ops.
+    """
+    ops = keras_backend(ctx) != "tensorflow"
+    refs = ctx.reference("OpsDense" if ops else "NaiveDense", "NaiveSequential", "update_weights")
+    model, weights, values = _reference_model(ctx, ctx.params.get("sizes", [784, 32, 10]), refs, "OpsDense" if ops else "NaiveDense")
     images, labels = _mnist_slice(ctx, "test", ctx.params.get("batch", 32))
     ctx.observed["before"] = values
     with ctx.fresh_optimizers(), ctx.substitute(update_weights=refs["update_weights"]):
@@ -143,14 +163,17 @@ def one_training_step(target, ctx):
 
 
 @probe(observes={"batch_sizes": Kind.NUMBERS, "step_losses": Kind.NUMBERS, "weights_after": Kind.ARRAYS},
-       ships=("NaiveDense", "NaiveSequential", "one_training_step", "BatchGenerator", "update_weights"))
+       ships=("NaiveDense", "OpsDense", "NaiveSequential", "one_training_step", "ops_one_training_step", "BatchGenerator",
+              "update_weights"))
 def fit(target, ctx):
-    """A short fit on a grading slice, counting and recording every step."""
-    refs = ctx.reference("NaiveDense", "NaiveSequential", "one_training_step", "BatchGenerator", "update_weights")
+    """A short fit on a grading slice, counting and recording every step (the reference's steps, in the notebook's backend's terms)."""
+    ops = keras_backend(ctx) != "tensorflow"
+    dense, step = ("OpsDense", "ops_one_training_step") if ops else ("NaiveDense", "one_training_step")
+    refs = ctx.reference(dense, "NaiveSequential", step, "BatchGenerator", "update_weights")
     ctx.setattr(refs["__module__"], "learning_rate", ctx.params.get("learning_rate", 0.05))  # this check's own copy
-    model, weights, _ = _reference_model(ctx, ctx.params.get("sizes", [784, 32, 10]), refs)
+    model, weights, _ = _reference_model(ctx, ctx.params.get("sizes", [784, 32, 10]), refs, dense)
     images, labels = _mnist_slice(ctx, "test", ctx.params.get("n", 512))
-    recording_step, log = ctx.spy(refs["one_training_step"])
+    recording_step, log = ctx.spy(refs[step])
     epochs = ctx.params.get("epochs", 3)
     helpers = {"one_training_step": recording_step, "BatchGenerator": refs["BatchGenerator"], "update_weights": refs["update_weights"]}
     with ctx.fresh_optimizers(), ctx.substitute(**helpers):

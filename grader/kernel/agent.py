@@ -79,6 +79,11 @@ def encode(value, depth: int = 0):
             return _npy(np.asarray(value.numpy()))
         except Exception:
             pass
+    if type(value).__module__.split(".")[0] in ("jax", "jaxlib") and hasattr(value, "__array__"):  # a JAX array: no .numpy()
+        try:
+            return _npy(np.asarray(value))
+        except Exception:
+            pass
     return {"__object__": {"type": type(value).__qualname__, "repr": _safe_repr(value)}}
 
 

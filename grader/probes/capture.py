@@ -24,3 +24,16 @@ def snapshot(target, ctx):
         if value is not None:
             names[name] = ctx.value(value)
     ctx.observed["names"] = names
+
+
+@probe(observes={"mro": Kind.NAMES, "id": Kind.NUMBER, "handle": Kind.NUMBER})
+def binding(target, ctx):
+    """What a cell bound to the item's name, taken right after the cell: its classes, and a handle that keeps it.
+
+    The handle keeps the object alive in the kernel's agent, so the item's own
+    probe can judge this binding after the notebook, when a later cell has
+    rebound the name (grader/rebinding.py chooses which). Ships nothing.
+    """
+    ctx.observed["mro"] = ctx.describe(target)["mro"]
+    ctx.observed["id"] = ctx.ids([target])[0]
+    ctx.observed["handle"] = target._id

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import folders
 from ..kernel import agent
-from .context import Context, ProbeSpec, run_probe
+from .context import Context, Handle, ProbeSpec, run_probe
 
 PROBES_DIR = Path(__file__).resolve().parent
 _NOT_PROBES = {"context", "executor", "protocol", "reference_code", "registry"}
@@ -112,8 +112,12 @@ def builder_function(probe: str, name: str, folder=None):
 
 
 def run_request(request: dict, executor, *, reference_side: bool = False, forbidden: frozenset = frozenset(),
-                may_ship: bool = True, cell_source: str | None = None) -> dict:
-    """Run one request: find its object (or, on the reference side, build it), substitute its `uses`, probe."""
+                may_ship: bool = True, cell_source: str | None = None, held: tuple[str, int] | None = None) -> dict:
+    """Run one request: find its object (or, on the reference side, build it), substitute its `uses`, probe.
+
+    `held` is `(name, handle)` of an object a capture kept in the kernel (an earlier binding of a name the
+    notebook rebound, grader/rebinding.py): the probe judges that object instead of looking the name up.
+    """
     folder = request.get("folder")
     spec = probe_spec(request["probe"], folder)
     ctx = Context(executor, item=request.get("item", ""), params=request.get("params", {}),
@@ -124,6 +128,8 @@ def run_request(request: dict, executor, *, reference_side: bool = False, forbid
     builder = request.get("reference_builder") if reference_side else None
     resolve = (lambda c: builder_function(request["probe"], builder, folder)(c)) if builder else None
     names = [request["reference_target"]] if reference_side else list(request.get("names") or [])
+    if held is not None and not reference_side:
+        names, resolve = [held[0]], (lambda c: Handle(c, held[1]))
 
     def probe(target, c: Context) -> None:
         if not uses:

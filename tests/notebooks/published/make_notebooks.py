@@ -207,6 +207,61 @@ print(model(tf.constant([[1, 2.]])).numpy())
     )
 
 
+def lab1_one_section() -> nbformat.NotebookNode:
+    """Lab 1 copied as one section of code cells: the Sequential model has no question of its own, and `model` is rebound twice."""
+    return notebook(
+        md("# 6.S191 lab 1 — part 1"),
+        code('''
+import tensorflow as tf
+import mitdeeplearning as mdl
+import numpy as np
+'''),
+        md("## Tensors"),
+        LAB1_TENSORS,
+        md("## Layers and models"),
+        LAB1_DENSE,
+        LAB1_DENSE_TEST,
+        code('''
+n_output_nodes = 3
+model = tf.keras.Sequential()
+model.add(tf.keras.layers.Dense(n_output_nodes, activation="sigmoid"))
+x_input = tf.constant([[1, 2.]], shape=(1, 2))
+print(model(x_input).numpy())
+'''),
+        LAB1_SUBCLASS,
+        LAB1_IDENTITY,
+        md("## Gradients"),
+        LAB1_TAPE,
+        LAB1_SGD,
+    )
+
+
+def lab1_import_heading() -> nbformat.NotebookNode:
+    """Lab 1 with `from tensorflow.keras import Sequential` under a heading of its own, the models after it in one section."""
+    return notebook(
+        md("# Intro to TensorFlow"),
+        code("import tensorflow as tf\nimport mitdeeplearning as mdl"),
+        md("### Tensors"),
+        LAB1_TENSORS,
+        md("### Dense layer from scratch"),
+        LAB1_DENSE,
+        LAB1_DENSE_TEST,
+        md("### Imports for the Keras part"),
+        code("from tensorflow.keras import Sequential\nfrom tensorflow.keras.layers import Dense"),
+        code('''
+model = Sequential()
+model.add(Dense(3, activation="sigmoid"))
+model.build((None, 2))
+'''),
+        code("model(tf.constant([[1, 2.]])).numpy()"),
+        LAB1_SUBCLASS,
+        LAB1_IDENTITY,
+        md("### Automatic differentiation"),
+        LAB1_TAPE,
+        LAB1_SGD,
+    )
+
+
 # --- the week-3 question sheet, reworded and numbered -----------------------------------------
 
 def week3_reworded() -> nbformat.NotebookNode:
@@ -460,6 +515,131 @@ f"accuracy: {ops.mean(predicted_labels == test_labels):.2f}"
     )
 
 
+def third_edition_jax() -> nbformat.NotebookNode:
+    """Chapter 2 of the third edition run on JAX: the Keras listing's `model` first, then the from-scratch one, no TensorFlow call."""
+    return notebook(
+        md("Chapter 2 of *Deep Learning with Python, Third Edition*, with the JAX backend."),
+        code('import os\nos.environ["KERAS_BACKEND"] = "jax"'),
+        BACKEND_MAGIC,
+        code('''
+import keras
+import numpy as np
+assert keras.backend.backend() == "jax", keras.backend.backend()
+'''),
+        md("## A first look at a neural network"),
+        code('''
+from keras.datasets import mnist
+
+(train_images, train_labels), (test_images, test_labels) = mnist.load_data()
+train_images = train_images.reshape((60000, 28 * 28)).astype("float32") / 255
+test_images = test_images.reshape((10000, 28 * 28)).astype("float32") / 255
+'''),
+        code('''
+from keras import layers
+
+model = keras.Sequential([
+    layers.Dense(64, activation="relu"),
+    layers.Dense(10, activation="softmax"),
+])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(train_images[:2048], train_labels[:2048], epochs=1, batch_size=256, verbose=0)
+'''),
+        md("## The mathematical building blocks of neural networks"),
+        *THIRD_TENSOR_OPS,
+        code(THIRD_MATRIX_PRODUCT),
+        md("#### Reimplementing our first example from scratch"),
+        code('''
+from keras import ops
+
+class NaiveDense:
+    def __init__(self, input_size, output_size, activation=None):
+        self.activation = activation
+        self.W = keras.Variable(shape=(input_size, output_size), initializer="uniform")
+        self.b = keras.Variable(shape=(output_size,), initializer="zeros")
+
+    def __call__(self, inputs):
+        x = ops.matmul(inputs, self.W) + self.b
+        return self.activation(x) if self.activation is not None else x
+
+    @property
+    def weights(self):
+        return [self.W, self.b]
+'''),
+        code('''
+class NaiveSequential:
+    def __init__(self, layers):
+        self.layers = layers
+
+    def __call__(self, inputs):
+        x = inputs
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    @property
+    def weights(self):
+        weights = []
+        for layer in self.layers:
+            weights += layer.weights
+        return weights
+'''),
+        code('''
+model = NaiveSequential([
+    NaiveDense(input_size=28 * 28, output_size=512, activation=ops.relu),
+    NaiveDense(input_size=512, output_size=10, activation=ops.softmax),
+])
+assert len(model.weights) == 4
+'''),
+        THIRD_BATCHES,
+        md("##### The weight update step"),
+        code('''
+learning_rate = 1e-3
+
+def update_weights(gradients, weights):
+    for g, w in zip(gradients, weights):
+        w.assign(w - g * learning_rate)
+'''),
+        md("##### Gradient computation"),
+        code('''
+%%backend jax
+import jax
+
+def compute_loss(weight_values, model, images_batch, labels_batch):
+    with keras.StatelessScope(state_mapping=list(zip(model.weights, weight_values))):
+        predictions = model(images_batch)
+    loss = ops.sparse_categorical_crossentropy(labels_batch, predictions)
+    return ops.mean(loss)
+
+loss_and_gradients = jax.jit(jax.value_and_grad(compute_loss), static_argnums=1)  # compiled once per model
+
+def one_training_step(model, images_batch, labels_batch):
+    weight_values = [ops.convert_to_tensor(w) for w in model.weights]
+    average_loss, gradients = loss_and_gradients(weight_values, model, images_batch, labels_batch)
+    update_weights(gradients, model.weights)
+    return average_loss
+'''),
+        md("#### The full training loop"),
+        code('''
+def fit(model, images, labels, epochs, batch_size=128):
+    for epoch_counter in range(epochs):
+        print(f"Epoch {epoch_counter}")
+        batch_generator = BatchGenerator(images, labels, batch_size)
+        for batch_counter in range(batch_generator.num_batches):
+            images_batch, labels_batch = batch_generator.next()
+            loss = one_training_step(model, images_batch, labels_batch)
+            if batch_counter % 100 == 0:
+                print(f"loss at batch {batch_counter}: {float(loss):.2f}")
+'''),
+        code("fit(model, train_images, train_labels, epochs=2, batch_size=128)"),
+        md("#### Evaluating the model"),
+        code('''
+predictions = model(test_images)
+predicted_labels = ops.argmax(predictions, axis=1)
+f"accuracy: {ops.mean(predicted_labels == test_labels):.2f}"
+'''),
+    )
+
+
 def third_edition_student() -> nbformat.NotebookNode:
     """A student's third-edition notebook: numpy parts, the matrix product's result shaped like x, an SGD() left at Keras' default rate."""
     wrong_product = THIRD_MATRIX_PRODUCT.replace("np.zeros((x.shape[0], y.shape[1]))", "np.zeros((x.shape[0], x.shape[1]))")
@@ -492,9 +672,12 @@ def update_weights(gradients, weights):
 NOTEBOOKS = {
     "colab_lab1": colab_lab1,
     "lab1_own_headings": lab1_own_headings,
+    "lab1_one_section": lab1_one_section,
+    "lab1_import_heading": lab1_import_heading,
     "week3_reworded": week3_reworded,
     "third_edition_ch2": third_edition_ch2,
     "third_edition_student": third_edition_student,
+    "third_edition_jax": third_edition_jax,
 }
 
 
