@@ -9,7 +9,7 @@ In a student's notebook: `%load_ext grader`, then `%check ITEM` (or
 the live kernel's objects (`grader.selfcheck`).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _LAZY = {"grade_notebook": "grade", "Report": "report", "Assignment": "rubric", "load_assignment": "loader"}
 
