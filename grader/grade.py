@@ -26,6 +26,7 @@ from .kernel.session import KernelSession, KernelSpec, Limits, ProbeCall, RunRes
 from .probes.registry import run_request, ships
 from .progress import ItemJudged
 from .causes import name_causes
+from .mutants.hints import annotate as mutant_hints
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
 from .rubric import Assignment, Item, assignment_ids, load_assignment
@@ -236,6 +237,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
         if progress is not None:
             progress(ItemJudged(items[-1]))
     items = name_causes(items, assignment)
+    items = mutant_hints(items, assignment, probes, result.responses, inputs)  # digests of observations; a known mutant's hint
     tampering = [TamperSignal(item=None if key == "notebook" else key.split("#")[0], what=what)
                  for key, whats in result.signals.items() for what in whats]
     report = Report(

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .mutants.models import DeclaredMutant
+
 # beside the package in a checkout or a student bundle's directory; inside it when a bundle's wheel is installed
 ASSIGNMENTS_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "assignments", Path(__file__).resolve().parent / "assignments")
                         if d.is_dir()), Path(__file__).resolve().parent.parent / "assignments")
@@ -183,6 +185,8 @@ class SelfTest(_Strict):
 
     solution: str = Field(default="solution.ipynb", description="path relative to the assignment's directory")
     wrong: list[WrongExample] = Field(default_factory=list)
+    mutants: list[DeclaredMutant] = Field(default_factory=list, description="`grade validate --mutants`: mistakes students make, "
+                                          "as edits of the solution, with the hint a submission behaving like one gets")
 
 
 class LatePolicy(BaseModel):
@@ -248,6 +252,9 @@ class Assignment(_Strict):
             unknown = sorted(set(example.loses) - set(ids))
             if unknown:
                 raise ValueError(f"validate.wrong {example.notebook!r}: no item {', '.join(unknown)}")
+        for mutant in self.self_test.mutants:
+            if mutant.item not in ids:
+                raise ValueError(f"validate.mutants: no item {mutant.item!r}")
         return self
 
     @property
