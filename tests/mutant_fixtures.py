@@ -10,7 +10,7 @@ SOLUTION = '''import numpy as np
 '''
 RELU = '''def naive_relu(x):
     x = x.copy()
-    for i in range(x.shape[0]):
+    for i in range(len(x)):
         x[i] = max(x[i], 0)
     return x
 '''
@@ -35,7 +35,7 @@ names = ["naive_relu"]
 reference = "tensor_ops"
 atol = {atol}
 cases = [
-  {{ name = "mixed floats", args = [{{ random = "uniform", shape = [6], low = -3, high = 3 }}] }},
+  {{ name = "mixed floats", args = [{{ random = "uniform", shape = [6], low = -3, high = 3 }}] }},{more_cases}
 ]
 
 [validate]
@@ -56,9 +56,14 @@ def notebook(*sources: str) -> nbformat.NotebookNode:
 
 
 def make_assignment(root: Path, *, strong: bool) -> Path:
-    """assignments/mini-relu under `root`: weak (a tolerance of 1, which hides a changed constant) or strong (the default 1e-6)."""
+    """assignments/mini-relu under `root`: weak (a tolerance of 1, which hides a changed constant) or strong.
+
+    Strong: the default tolerance, and an all-negative case (random inputs may end on a positive entry, which a
+    loop that stops one step early leaves right).
+    """
     directory = root / "mini-relu"
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "rubric.toml").write_text(RUBRIC.format(version="2" if strong else "1", atol="1e-6" if strong else "1.0"))
+    more = '\n  { name = "all negative", args = [{ fill = -1.5, shape = [4] }] },' if strong else ""
+    (directory / "rubric.toml").write_text(RUBRIC.format(version="2" if strong else "1", atol="1e-6" if strong else "1.0", more_cases=more))
     nbformat.write(notebook(SOLUTION, RELU), directory / "solution.ipynb")
     return directory

@@ -159,8 +159,15 @@ class _Collector:
     def _replaced(self, operator: Operator, node: ast.AST, new: ast.AST, description: str | None = None) -> Mutation:
         before = _segment(self.source, node)
         after = self._expr(node, new) if isinstance(node, ast.expr) else ast.unparse(new)
-        return Mutation(operator, node.lineno, before, after, description or _describe_change(before, after),
-                        self.text.replace(node, after))
+        source = self.text.replace(node, after)
+        if after.startswith("(") and after != ast.unparse(new):  # parentheses only where the precedence needs them
+            plain = self.text.replace(node, ast.unparse(new))
+            try:
+                if ast.dump(ast.parse(plain)) == ast.dump(ast.parse(source)):
+                    after, source = ast.unparse(new), plain
+            except SyntaxError:
+                pass
+        return Mutation(operator, node.lineno, before, after, description or _describe_change(before, after), source)
 
     def _at(self, node: ast.AST) -> Iterator[Mutation]:
         if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
