@@ -112,6 +112,8 @@ def test_statement_deleted_and_return_moved_into_the_loop():
     assert "inside the loop" in moved.description
     deleted = {m.before for m in _by(found, Operator.STATEMENT_DELETED)}
     assert deleted == {"x = layer(x)", "return x"}
+    shown = mutations("grad = tape.gradient(z, x)\ngrad\nprint_it(grad)\n")
+    assert {m.before for m in _by(shown, Operator.STATEMENT_DELETED)} == {"grad = tape.gradient(z, x)", "print_it(grad)"}  # not the display
     assert any(m.after == "[]" for m in _by(found, Operator.ZERO_ITERATION_LOOP))
 
 

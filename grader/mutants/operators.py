@@ -312,6 +312,8 @@ class _Collector:
         if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass, ast.Global,
                              ast.Nonlocal)) or node in self.skipped:
             return
+        if isinstance(node, ast.Expr) and not any(isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom)) for n in ast.walk(node)):
+            return  # a line that only shows a value (`x`, `grad`): without it the program does the same, it shows less
         if isinstance(node, (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Assert, ast.Delete)):
             before = _segment(self.source, node)
             first = before.splitlines()[0] + (" …" if "\n" in before else "")
