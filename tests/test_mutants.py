@@ -329,3 +329,19 @@ def test_a_hint_comes_from_the_mutant_a_submission_behaves_like_and_only_from_it
     assert like.feedback.endswith(f"This is what {early['description']} gives.")
     assert unlike.status == "fail" and unlike.like_mutant is None and "This is what" not in unlike.feedback
     assert like.observed and unlike.observed and like.observed != unlike.observed
+
+
+@pytest.mark.parametrize("assignment_id", ["dlwp-ch2", "lab01-math", "week3-questions", "dnn-backprop", "mit-lab1"])
+def test_every_shipped_assignment_has_mutants_for_its_automatic_items_and_its_declared_ones_apply(assignment_id):
+    from grader.rubric import load_assignment
+
+    assignment = load_assignment(assignment_id)
+    nb = nbformat.read(assignment.directory / assignment.self_test.solution, as_version=4)
+    planned, generated = plan(nb, assignment, max_per_item=3)
+    automatic = {item.id for item in assignment.items if item.kind != "manual"}
+    assert set(planned) == automatic
+    assert all(generated[i] >= len(planned[i]) > 0 for i in planned)
+    declared = [s for specs in planned.values() for s in specs if s.declared]
+    assert len(declared) == len(assignment.self_test.mutants)
+    for spec in declared:  # each one changes the solution's cell, and still parses
+        assert spec.source != spec.original and ast.parse(spec.source)
