@@ -224,6 +224,8 @@ def test_killed_survived_equivalent_broken_and_cascades():
     assert fate(_graded([_item("a", "missing", None), _item("b", "pass", "B"), _item("c", "pass", "C")], stopped))[0].fate is Fate.BROKEN
     # the cell raised after defining the function, which is judged: killed, not broken
     assert fate(_graded([_item("a", "fail", "A2"), _item("b", "pass", "B"), _item("c", "pass", "C")], stopped))[0].fate is Fate.KILLED
+    timed_out = _item("a", "error", None).model_copy(update={"feedback": "This item could not be checked: checking it took longer than 60 s."})
+    assert fate(_graded([timed_out, _item("b", "pass", "B"), _item("c", "pass", "C")]))[0].fate is Fate.BROKEN
     assert unstable_items([solution, _graded([_item("a", "pass", "A"), _item("b", "pass", "B9"), _item("c", "pass", "C")])]) == ["b"]
     assert isinstance(cascades[0], Cascade)
 

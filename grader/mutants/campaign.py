@@ -74,6 +74,8 @@ def classify(spec: MutantSpec, report: Report, solution: Report, assignment: Ass
                and (mine[i].observed != theirs[i].observed or mine[i].status != theirs[i].status)]
     if _stopped_at(report, spec.cell) and item.status in ("missing", "error"):
         fate = Fate.BROKEN
+    elif item.status == "error" and not item.checks:
+        fate = Fate.BROKEN  # no check judged it (its check ran out of time, the answer could not be read): no verdict of the rubric
     elif item.status == "pass":
         fate = Fate.SURVIVED if changed else Fate.EQUIVALENT
     else:

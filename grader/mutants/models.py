@@ -34,7 +34,7 @@ class Fate(str, Enum):
     KILLED = "killed"          # its item fails: the rubric sees the mistake
     SURVIVED = "survived"      # its item still passes and something observable changed: a rubric gap
     EQUIVALENT = "equivalent"  # every observation equals the solution's: no test could tell, not a gap
-    BROKEN = "broken"          # the notebook no longer runs past the mutated cell: it tests nothing of the rubric
+    BROKEN = "broken"          # the notebook no longer runs past the mutated cell, or no check could judge the item: it tests nothing of the rubric
 
 
 class MutantSpec(BaseModel):
