@@ -26,7 +26,6 @@ from grader.mutants.observe import response_digest
 from grader.mutants.operators import Operator, mutations
 from grader.mutants.plan import item_regions, plan, sample
 from grader.report import Cells, CellError, ItemResult, Report, SubmissionRef
-from grader.values import Raised
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mutant_fixtures import RELU, SOLUTION, make_assignment, notebook  # noqa: E402
