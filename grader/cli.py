@@ -342,6 +342,9 @@ def validate_command(
     from .rubric import RubricError, UnknownAssignment, assignment_ids, load_assignment
     from .validate import validate
 
+    if not mutants and (json_path or html_path or items):
+        _fail("--json, --html and --item go with --mutants")
+        raise typer.Exit(2)
     if mutants:
         from .cli_mutants import mutants_command
 
