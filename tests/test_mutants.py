@@ -346,3 +346,14 @@ def test_every_shipped_assignment_has_mutants_for_its_automatic_items_and_its_de
     assert len(declared) == len(assignment.self_test.mutants)
     for spec in declared:  # each one changes the solution's cell, and still parses
         assert spec.source != spec.original and ast.parse(spec.source)
+
+
+def test_the_command_refuses_mutant_options_without_mutants_and_unknown_assignments():
+    from typer.testing import CliRunner
+
+    from grader.cli import tools
+
+    alone = CliRunner().invoke(tools, ["validate", "dlwp-ch2", "--json", "m.json"])
+    assert alone.exit_code == 2 and "go with --mutants" in alone.output
+    unknown = CliRunner().invoke(tools, ["validate", "no-such", "--mutants"])
+    assert unknown.exit_code == 2 and "unknown assignment 'no-such'" in unknown.output
