@@ -300,7 +300,9 @@ def test_a_weak_rubric_shows_its_survivor_and_the_strengthened_one_kills_it(muta
     weak, weak_json, strong, strong_json, _, root = mutant_runs
     assert weak.returncode == 1, weak.stdout[-3000:] + weak.stderr[-2000:]  # below 90 %: the command says so by its exit code
     survivors = [m for m in weak_json["mutants"] if m["fate"] == "survived"]
-    assert survivors and all(m["operator"] == "constant" and m["before"] == "0" for m in survivors)
+    # a tolerance of 1 hides `max(x[i], 1)` and `max(x[i], -1)` on any inputs; the session's secret draws the inputs,
+    # on which a loop one step short may survive too (when the entry it skips lies in (-1, 0))
+    assert {m["after"] for m in survivors if m["operator"] == "constant"} == {"1", "-1"}
     assert weak_json["items"]["naive_relu"]["survived"] == len(survivors)
     assert "survived: naive_relu" in weak.stdout and "naive_relu" in weak.stdout
     page = (root / "weak.html").read_text()
