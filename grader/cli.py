@@ -308,12 +308,26 @@ def validate_command(
     assignments: Optional[list[str]] = typer.Argument(None, help="Assignment ids (default: every assignment)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Notebooks graded at once."),
     out: Optional[Path] = typer.Option(None, "--out", help="Keep the reports of the solution and the examples here."),
+    mutants: bool = typer.Option(False, "--mutants", help="Grade mutants of the solution instead: what each item's checks miss (grader/cli_mutants.py)."),
+    max_per_item: int = typer.Option(8, "--max-per-item", min=1, help="With --mutants: at most this many mutants per item (a fixed-seed sample)."),
+    seed: int = typer.Option(0, "--seed", help="With --mutants: the seed of the sample."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="With --mutants: write the per-item counts, cascades and every mutant here."),
+    html_path: Optional[Path] = typer.Option(None, "--html", help="With --mutants: a page of the surviving mutants as diffs."),
+    items: Optional[list[str]] = typer.Option(None, "--item", help="With --mutants: only these items' code is mutated."),
 ) -> None:
     """The solution must earn full marks; each known-wrong example must lose exactly the items it lists."""
     from .rubric import RubricError, UnknownAssignment
     from .loader import assignment_ids, load_assignment
     from .validate import validate
 
+    if not mutants and (json_path or html_path or items):
+        _fail("--json, --html and --item go with --mutants")
+        raise typer.Exit(2)
+    if mutants:
+        from .cli_mutants import mutants_command
+
+        mutants_command(assignments, workers=workers, out=out, max_per_item=max_per_item, seed=seed, json_path=json_path,
+                        html_path=html_path, items=items)
     try:
         chosen = [load_assignment(a) for a in (assignments or assignment_ids())]
     except (UnknownAssignment, RubricError) as exc:

@@ -30,6 +30,7 @@ from .kernel.session import CellStatus, KernelSession, KernelSpec, Limits, Probe
 from .probes.registry import run_request, ships
 from .progress import ItemJudged
 from . import rebinding
+from .mutants import hints as mutant_hints
 from .notebook import NotebookRejected, Submission, defining_cells, load, named_modules, prepare
 from .report import AssignmentRef, CellError, Cells, ItemResult, Report, SubmissionRef, TamperSignal, Timing
 from .rubric import Assignment, Item
@@ -179,6 +180,7 @@ class Plan:
     inputs: Inputs
     spec: KernelSpec
     hidden_checks: dict[str, int] | None  # a student bundle: per item, its checks left out (None: not a bundle)
+    mutants: object | None  # the known mutants' observations (`grader.mutants.hints`), for hints; None when none are known
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,8 @@ def plan(submission: Submission, assignment: Assignment, limits: Limits, hidden:
     # (a batch passes `preload`: what its submissions name, so a numpy-only class never waits for TensorFlow)
     preload = (assignment.preload if preload is None else preload) if pool is not None else named_modules(nb, assignment.preload)
     spec = kernel_spec(assignment, limits, [submission.path.resolve().parent, *hidden], preload)
-    return Plan(nb, anchors, probes, after_notebook, captures, expected, inputs, spec, hidden_checks_of(expected))
+    return Plan(nb, anchors, probes, after_notebook, captures, expected, inputs, spec, hidden_checks_of(expected),
+                mutant_hints.store_for(assignment, inputs))
 
 
 def run(plan: Plan, pool: KernelPool | None, ahead: bool | int, progress=None) -> Run:
@@ -230,6 +233,7 @@ def judge(assignment: Assignment, plan: Plan, run: Run, progress=None) -> list[I
 
     def evidence_for(item: Item, failed: list[ItemResult]) -> Evidence:
         keys = [probe.key for probe in plan.probes[item.id]]
+        observed = mutant_hints.observed_digest(keys, result.responses)
         return Evidence(
             nb=nb, cells=run.cells, anchors=plan.anchors[item.id], responses=result.responses, expected=answers.get(item.id),
             found_cell=next((defined[n] for n in item.names if n in defined), None),
@@ -238,6 +242,7 @@ def judge(assignment: Assignment, plan: Plan, run: Run, progress=None) -> list[I
             hidden_checks=None if plan.hidden_checks is None else plan.hidden_checks.get(item.id, 0),
             flags=[signal for key in keys for signal in result.signals.get(key, [])],
             round_trips=sum(result.round_trips.get(key, 0) for key in keys),
+            observed=observed, like_mutant=mutant_hints.like_mutant(plan.mutants, item.id, observed),
         )
 
     return judge_items(assignment, evidence_for, (lambda judged: progress(ItemJudged(judged))) if progress is not None else (lambda judged: None))

@@ -4,7 +4,8 @@ A kind judges an item from its `Evidence` (`grader.checks`). Some of what the
 student must read depends on more than the item: a cell the item needed
 killed the kernel and was left out of the re-run; an item it relies on failed
 too (`depends_on`), so that is the likely cause; a student bundle ran only the
-public checks; the question was found by its answer's code, not its words.
+public checks; the question was found by its answer's code, not its words;
+the answer behaves exactly like a known mutant of the solution (a hint).
 Those facts travel in the evidence too, and the item's `ItemResult` is built
 here, once, from the judgement and them — nothing edits a result afterwards.
 Items are judged in an order where what an item relies on comes first.
@@ -17,6 +18,7 @@ from graphlib import TopologicalSorter
 
 from .anchors import how_found_notes
 from .causes import FAILED, with_causes
+from .mutants.hints import hint_sentence
 from .rebinding import judged_binding
 from .checks import KINDS, Evidence
 from .checks.base import Judgement
@@ -55,6 +57,9 @@ def item_result(item: Item, judgement: Judgement, evidence: Evidence) -> ItemRes
                     f"run again without it. {feedback}").strip()
     if status in FAILED:
         feedback = with_causes(feedback, item, evidence.failed_dependencies)
+    like = evidence.like_mutant if status in ("fail", "error") else None
+    if like is not None:
+        feedback = f"{feedback} {hint_sentence(like)}".strip()
     found = judgement.found
     if found is not None:
         cells, cell = evidence.nb.cells, bound[0].judged if bound else found.cell  # a rebound name: the binding judged
@@ -63,7 +68,8 @@ def item_result(item: Item, judgement: Judgement, evidence: Evidence) -> ItemRes
                       source=cells[cell].source if cell is not None and 0 <= cell < len(cells) else None)
     return ItemResult(id=item.id, title=item.title, max_score=item.points, status=status, score=score, feedback=feedback,
                       found=found, checks=list(judgement.checks), answer=judgement.answer, plot=judgement.plot,
-                      hidden_checks=evidence.hidden_checks or 0, flags=evidence.flags, round_trips=evidence.round_trips or None)
+                      hidden_checks=evidence.hidden_checks or 0, flags=evidence.flags, round_trips=evidence.round_trips or None,
+                      observed=evidence.observed, like_mutant=like)
 
 
 def judge_item(item: Item, evidence: Evidence) -> ItemResult:

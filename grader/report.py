@@ -134,6 +134,10 @@ class ItemResult(BaseModel):
     hidden_checks: int = Field(default=0, description="in a student bundle: this item's checks that were not run")
     flags: list[str] = Field(default_factory=list, description="tampering seen while this item was checked (see the report's `tampering`)")
     round_trips: int | None = Field(default=None, description="operations the item's probes asked of the kernel")
+    observed: str | None = Field(default=None, description="digest of what the item's probes observed on the grader's inputs "
+                                 "(equal digests: equal behaviour; grader/mutants/observe.py)")
+    like_mutant: str | None = Field(default=None, description="the known mutant of the solution this failing answer behaves "
+                                    "exactly like, described for the student (the feedback ends with it)")
 
 
 class CellError(BaseModel):

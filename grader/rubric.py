@@ -222,11 +222,29 @@ class WrongExample(_Strict):
     why: str = ""
 
 
+class DeclaredMutant(_Strict):
+    """`[[validate.mutants]]`: a mistake the rubric's author knows students make, with its words for the student.
+
+    `find` is replaced by `replace` once in the code that defines `item` in the
+    solution; the mutant is always run (it counts against no sample limit), and
+    its `description` is the hint a submission behaving like it gets. A generated
+    mutant giving the same code takes this description.
+    """
+
+    item: str
+    find: str = Field(min_length=1, description="text of the solution's code for the item, replaced once")
+    replace: str
+    description: str = Field(min_length=1, description="what this mistake is, in words a student understands "
+                             "(the hint reads “This is what DESCRIPTION gives.”)")
+
+
 class SelfTest(_Strict):
     """What `grade validate` runs: the solution (full marks) and the known-wrong examples."""
 
     solution: str = Field(default="solution.ipynb", description="path relative to the assignment's directory")
     wrong: list[WrongExample] = Field(default_factory=list)
+    mutants: list[DeclaredMutant] = Field(default_factory=list, description="`grade validate --mutants`: mistakes students make, "
+                                          "as edits of the solution, with the hint a submission behaving like one gets")
 
 
 class LatePolicy(BaseModel):
@@ -292,6 +310,9 @@ class Assignment(_Strict):
             unknown = sorted(set(example.loses) - set(ids))
             if unknown:
                 raise ValueError(f"validate.wrong {example.notebook!r}: no item {', '.join(unknown)}")
+        for mutant in self.self_test.mutants:
+            if mutant.item not in ids:
+                raise ValueError(f"validate.mutants: no item {mutant.item!r}")
         return self
 
     @property

@@ -15,7 +15,7 @@ ALL_ITEMS = {
 def test_walkthrough_passes_all_but_the_two_undefined_dot_products(real_reports):
     report = real_reports["walkthrough"]
     assert report["status"] == "graded" and report["schema_version"] == 1
-    assert report["assignment"] == {"id": "dlwp-ch2", "title": report["assignment"]["title"], "detected": False, "version": "1"}
+    assert report["assignment"] == {"id": "dlwp-ch2", "title": report["assignment"]["title"], "detected": False, "version": "2"}
     got = statuses(report)
     assert set(got) == ALL_ITEMS
     assert got["naive_matrix_vector_dot"] == "missing" and got["naive_matrix_dot"] == "missing"

@@ -55,6 +55,8 @@ class Evidence:
     hidden_checks: int | None = None  # in a student bundle: this item's checks left out (None: not a bundle)
     flags: list[str] = field(default_factory=list)  # tampering seen while its probes ran
     round_trips: int = 0  # operations its probes asked of the kernel
+    observed: str | None = None  # the digest of what its probes observed (grader/mutants/observe.py)
+    like_mutant: str | None = None  # the known mutant of the solution that behaves exactly so, described for the student
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,16 @@ def shapes(target, ctx):
 
 @probe(observes={"*": Kind.VALUE})
 def read(target, ctx):
-    """The values of the names the rubric lists, as they are now (a list stands for its last element)."""
+    """The values of the names the rubric lists, as they are now (a list stands for its last element).
+
+    With `lengths`, a list's length is recorded too, as NAME_len (how many steps a loop recorded).
+    """
     for name in ctx.params["read"]:
         _, value = ctx.lookup(name)
         if value is None:
             continue
         described = ctx.describe(value)
         ctx.observed[name] = ctx.value(value[-1] if described["type"] == "list" and described["len"] else value)
+        if name in ctx.params.get("lengths", []) and described["type"] == "list":
+            ctx.observed[f"{name}_len"] = described["len"]
+

@@ -1,0 +1,104 @@
+"""The file formats of mutation testing: a rubric's declared mutants, the `--json` report, the hint store.
+
+Pydantic models are the single source of truth of each format (`MutationReport.model_json_schema()`).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..rubric import DeclaredMutant  # noqa: F401  (a rubric field: the format is the rubric's; re-exported)
+
+
+class Fate(str, Enum):
+    """What became of one mutant."""
+
+    KILLED = "killed"          # its item fails: the rubric sees the mistake
+    SURVIVED = "survived"      # its item still passes and something observable changed: a rubric gap
+    EQUIVALENT = "equivalent"  # every observation equals the solution's: no test could tell, not a gap
+    BROKEN = "broken"          # the notebook no longer runs past the mutated cell, or no check could judge the item: it tests nothing of the rubric
+
+
+class MutantSpec(BaseModel):
+    """One mutant of the solution: which item's code, which cell, what changed."""
+
+    id: str = Field(description="digest of the item, cell and mutated source (names its notebook)")
+    item: str
+    cell: int = Field(description="0-based index of the solution's cell that was changed")
+    operator: str
+    line: int = Field(description="1-based line in the cell")
+    before: str
+    after: str
+    description: str
+    source: str = Field(description="the whole mutated cell")
+    original: str = Field(description="the cell as the solution has it")
+    declared: bool = Field(default=False, description="listed in the rubric's [[validate.mutants]]")
+
+
+class Cascade(BaseModel):
+    """A mutant of one item that made another item fail."""
+
+    mutant: str
+    item: str = Field(description="the item whose code was changed")
+    failed: str = Field(description="the other item that no longer passes")
+    status: str
+    feedback: str = ""
+    expected: bool = Field(description="the failed item lists the mutated one in its `depends_on` (the README says why)")
+
+
+class MutantResult(MutantSpec):
+    fate: Fate
+    status: str | None = Field(default=None, description="the mutated item's status in the mutant's report")
+    feedback: str = ""
+    changed: list[str] = Field(default_factory=list, description="items whose observations differ from the solution's")
+
+
+class ItemTally(BaseModel):
+    killed: int = 0
+    survived: int = 0
+    equivalent: int = 0
+    broken: int = 0
+    generated: int = Field(default=0, description="mutants the operators produced for this item before sampling")
+
+    @property
+    def score(self) -> float | None:
+        """The share of the mutants a test could tell apart (neither equivalent nor broken) that the rubric kills."""
+        tested = self.killed + self.survived
+        return self.killed / tested if tested else None
+
+
+class MutationReport(BaseModel):
+    """`grade validate --mutants --json PATH`."""
+
+    assignment: str
+    version: str
+    seed: int
+    max_per_item: int
+    seconds: float = 0.0
+    items: dict[str, ItemTally] = Field(default_factory=dict)
+    cascades: list[Cascade] = Field(default_factory=list)
+    mutants: list[MutantResult] = Field(default_factory=list)
+    unstable: list[str] = Field(default_factory=list, description="items whose observations differ between two runs of the "
+                                "solution (left out of the equivalence test)")
+    problems: list[str] = Field(default_factory=list, description="why the run could not be judged (the solution failed, a declared mutant does not apply)")
+
+    def survivors(self) -> list[MutantResult]:
+        return [m for m in self.mutants if m.fate is Fate.SURVIVED]
+
+
+class KnownMutant(BaseModel):
+    id: str
+    description: str
+    digest: str = Field(description="digest of the item's observations on the grader's inputs (grader.mutants.observe)")
+
+
+class HintStore(BaseModel):
+    """The killed mutants' observations of one assignment version, on one set of inputs: what hints match against."""
+
+    assignment: str
+    version: str
+    inputs: str = Field(description="`public`, or the digest of the instructor's secret the inputs were drawn with")
+    grader_version: str
+    items: dict[str, list[KnownMutant]] = Field(default_factory=dict)
