@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .cli_common import fail
 from .export.gradescope_visibility import Visibility
 
 # Everything else is imported where a command uses it: `grade NOTEBOOK` never pays for matplotlib
@@ -29,9 +30,7 @@ class UsageError(Exception):
     """The command line asks for something that cannot be done."""
 
 
-def _fail(sentence: str) -> None:
-    """One plain line on stderr: no markup, no wrapping, no traceback."""
-    typer.echo(f"grade: {sentence}", err=True)
+_fail = fail  # one plain line on stderr (grader/cli_common.py)
 
 
 def _print_report(report, console: Console) -> None:
@@ -382,7 +381,9 @@ tools.command("review")(review_command)
 
 def _register_tools() -> None:
     """The tools that live in modules of their own, registered when a tool is run (grading never imports them)."""
-    from . import cli_integrations  # noqa: F401  registers `grade gradebook`, `grade diff`, `grade autograder` on `tools`
+    from . import cli_integrations
+
+    cli_integrations.register(tools)  # `grade gradebook`, `grade diff`, `grade autograder`
 
 
 SUBCOMMANDS = ("validate", "export-student", "review", "gradebook", "diff", "autograder")

@@ -13,7 +13,7 @@ CLUSTERS = ("slurm", "kubernetes")
 
 
 class ClusterError(Exception):
-    """A cluster executor cannot start (one sentence); re-exported from grader.clusters without importing Dask."""
+    """A cluster executor cannot start (one sentence): grader.clusters' own, said without importing Dask."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .atomic import write_atomic
-from .cli import _fail, tools
+from .cli_common import fail
 from .export.gradescope import SubmissionMetadata
 from .gradebook import write_gradebook
 from .late import LateError, LatePolicy, apply_late, parse_time, read_submitted_at
@@ -39,7 +39,6 @@ def _policy(rubric_policy: LatePolicy | None, due: str | None, grace: float | No
     return LatePolicy.model_validate({**base, **given})
 
 
-@tools.command("gradebook")
 def gradebook_command(
     results: Path = typer.Argument(..., help="A batch's results folder (one JSON report per submission)."),
     roster: Path = typer.Option(..., "--roster", help="The LMS's gradebook export (CSV) to fill in."),
@@ -58,7 +57,7 @@ def gradebook_command(
     """Fill the LMS's own gradebook export with the batch's scores, for re-import; list what matches no one."""
     reports = read_reports(results)
     if not results.is_dir() or not reports:
-        _fail(f"{results}: no reports here (grade a batch with --out {results} first)")
+        fail(f"{results}: no reports here (grade a batch with --out {results} first)")
         raise typer.Exit(2)
     try:
         ids = {r.assignment.id for r in reports.values() if r.assignment.id}
@@ -74,7 +73,7 @@ def gradebook_command(
         policy = _policy(assignment.late if assignment else None, due, grace, per_day, cap)
         times = read_submitted_at(Path(submitted_at)) if submitted_at and submitted_at != "mtime" else {}
     except (LmsError, LateError, UnknownAssignment, RubricError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise typer.Exit(2)
     if policy is not None and policy.due is not None:
         for name, report in reports.items():
@@ -127,7 +126,6 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
-@tools.command("diff")
 def diff_command(
     old: Path = typer.Argument(..., help="The earlier results folder or report; alone: a folder whose name.prev.json reports are compared with name.json."),
     new: Optional[Path] = typer.Argument(None, help="The later results folder or report."),
@@ -135,11 +133,11 @@ def diff_command(
     """What a regrade changed: per submission the total, per item status, points and the checks that changed."""
     for path in (old, new):
         if path is not None and not path.exists():
-            _fail(f"{path}: no such file or directory")
+            fail(f"{path}: no such file or directory")
             raise typer.Exit(2)
     if new is None:
         if not old.is_dir():
-            _fail(f"{old}: give a results folder (its name.prev.json reports are the earlier grading), or two")
+            fail(f"{old}: give a results folder (its name.prev.json reports are the earlier grading), or two")
             raise typer.Exit(2)
         before, after = previous_reports(old)
     else:
@@ -147,7 +145,7 @@ def diff_command(
         if old.is_file() and new.is_file():  # two reports of one submission
             before = {new.name: r for r in before.values()}
     if not before and not after:
-        _fail("no reports to compare")
+        fail("no reports to compare")
         raise typer.Exit(2)
     changes = diff_reports(before, after)
     console = Console()
@@ -168,7 +166,6 @@ def diff_command(
                   f"({total_new - total_old:+g})")
 
 
-@tools.command("autograder")
 def autograder_command(
     root: Path = typer.Option(Path("/autograder"), "--root", envvar="AUTOGRADER_ROOT", help="Gradescope's /autograder folder."),
     prepare: bool = typer.Option(False, "--prepare", help="setup.sh: compute the reference's answers into the cache, grade nothing."),
@@ -179,3 +176,10 @@ def autograder_command(
     if prepare:
         raise typer.Exit(autograder.prepare(root))
     autograder.run(root)
+
+
+def register(tools: typer.Typer) -> None:
+    """Add these commands to `grade`'s tools (grader/cli.py calls this when a tool is run)."""
+    tools.command("gradebook")(gradebook_command)
+    tools.command("diff")(diff_command)
+    tools.command("autograder")(autograder_command)

@@ -24,8 +24,11 @@ from pathlib import Path
 
 import dask
 
-from .cli_cluster import ClusterError
 from .expected import cache_dir
+
+class ClusterError(Exception):
+    """The cluster cannot be started as asked (one sentence; the command line says it as its own ClusterError)."""
+
 
 MEMORY_PER_WORKER_GB = 4  # one kernel per worker: a TensorFlow kernel training a small model fits
 
