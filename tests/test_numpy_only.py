@@ -77,7 +77,7 @@ def test_a_numpy_only_assignment_needs_no_tensorflow_anywhere(guide_assignments,
         from grader.expected import answer, cache_key
         from grader.grade import kernel_env
         from grader.loader import load_assignment
-        from grader.student import export_student
+        from grader.export.student import export_student
 
         assignment = load_assignment({EXAMPLE!r}, Path({str(guide_assignments)!r}))
         probes = {{i.id: KINDS[i.kind].probes(i, assignment, []) for i in assignment.items}}
