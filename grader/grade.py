@@ -155,6 +155,15 @@ def _without(nb, removed: dict):
     return nb
 
 
+def run_limits(assignment: Assignment, cell_timeout: float | None = None, notebook_timeout: float | None = None,
+               memory_mb: int | None = None) -> Limits:
+    """A run's limits: the rubric's, unless the command asked for others."""
+    rubric = assignment.limits
+    return Limits(cell_timeout or rubric.cell_timeout_s, notebook_timeout or rubric.notebook_timeout_s,
+                  memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
+                  file_bytes=rubric.file_mb * 2**20)
+
+
 def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path], preload: list[str]) -> KernelSpec:
     """How this assignment's kernels start: environment, limits, preamble and what they may see."""
     datasets = dataset_paths(assignment.datasets)
@@ -195,10 +204,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
     probes = {item.id: KINDS[item.kind].probes(item, probing, anchors[item.id]) for item in assignment.items}
     expected = reference_answers(probing, probes)
     after_notebook, captures = plan_probes(nb, assignment, probes)
-    rubric = assignment.limits
-    limits = Limits(cell_timeout or rubric.cell_timeout_s, notebook_timeout or rubric.notebook_timeout_s,
-                    memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
-                    file_bytes=rubric.file_mb * 2**20)
+    limits = run_limits(assignment, cell_timeout, notebook_timeout, memory_mb)
     # a kernel started ahead cannot know the notebook: it imports all the rubric preloads; one started now, what the notebook names
     # (a batch passes `preload`: what its submissions name, so a numpy-only class never waits for TensorFlow)
     preload = (assignment.preload if preload is None else preload) if pool is not None else named_modules(nb, assignment.preload)

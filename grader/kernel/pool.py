@@ -23,6 +23,7 @@ from multiprocessing import util
 
 import nbformat
 
+from .. import lifetime
 from .session import KernelSession, KernelSpec, ProbeCall, RunResult
 
 MAX_AHEAD = 2  # kernels a worker keeps starting ahead of use, at most
@@ -56,6 +57,20 @@ class KernelPool:
         except BaseException:
             future.cancel()  # e.g. Ctrl-C: the session's own clean-up stops its kernel
             raise
+
+    def prime(self, spec: KernelSpec, count: int = 1) -> None:
+        """Start kernels of `spec` now, before any run asks for one, until `count` are waiting.
+
+        A batch worker does this as it starts, with the batch's spec: its first
+        kernel starts while the worker is still importing the grader and waiting
+        for its first submission, not after.
+        """
+        async def start() -> None:
+            waiting = self._waiting.setdefault(spec, [])
+            while len(waiting) < count:
+                waiting.append(asyncio.ensure_future(self._start(spec)))
+        if not self.closed:
+            asyncio.run_coroutine_threadsafe(start(), self._loop).result()
 
     def depth(self, spec: KernelSpec) -> int:
         """Kernels to keep starting ahead: enough that one is ready when the current run ends.
@@ -166,6 +181,15 @@ def shared() -> KernelPool:
             atexit.register(_shared.close)
             util.Finalize(_shared, _shared.close, exitpriority=10)  # a multiprocessing worker's exit
         return _shared
+
+
+def worker_started(parent: int, spec: KernelSpec | None = None) -> None:
+    """A local batch worker's initializer: it stops with the main process (`lifetime.worker_started`), and a
+    kernel of the batch's `spec` starts at once. This module imports no more than a kernel needs, so the
+    kernel is on its way before the worker has imported the rest of the grader."""
+    lifetime.worker_started(parent)
+    if spec is not None:
+        shared().prime(spec)
 
 
 def close_shared() -> None:
