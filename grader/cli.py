@@ -179,7 +179,10 @@ def _grade(notebooks, assignment, json_path, out, workers, executor, scheduler, 
             _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides, html_dir, warm,
                    BatchPlace(shard, merge, image, volume))
             raise typer.Exit(0)
-        report = grade_notebook(notebooks[0], assignment, progress=progress, **limits)
+        from .early_kernel import early_kernel
+
+        with early_kernel(notebooks[0], assignment, limits) as early:  # the kernel boots while the grader prepares
+            report = grade_notebook(notebooks[0], assignment, progress=progress, **limits, **early)
         if progress is not None:
             progress.bar.stop()  # the live line goes before the summary is printed
         if entries and report.status == "graded":

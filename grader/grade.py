@@ -175,7 +175,7 @@ def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path], prel
 def _run(nb, spec: KernelSpec, probes: list, captures: dict, pool: KernelPool | None, ahead: bool, progress=None) -> RunResult:
     """One fresh kernel in one fresh working directory: from the pool, started ahead, or started now."""
     if pool is not None:
-        return pool.run(spec, nb, probes, captures, ahead=ahead)
+        return pool.run(spec, nb, probes, captures, ahead=ahead, progress=progress)
     return asyncio.run(KernelSession(spec).run(nb, probes, captures, progress=progress))
 
 

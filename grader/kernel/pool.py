@@ -43,7 +43,7 @@ class KernelPool:
         self.closed = False
 
     def run(self, spec: KernelSpec, nb: nbformat.NotebookNode, probes: list[ProbeCall],
-            captures: dict[int, list[ProbeCall]] | None = None, *, ahead: bool | int = True) -> RunResult:
+            captures: dict[int, list[ProbeCall]] | None = None, *, ahead: bool | int = True, progress=None) -> RunResult:
         """Run `nb` in a kernel of `spec`; meanwhile keep kernels of that spec starting for the next runs.
 
         `ahead` is how many more runs of this spec may come (True: at least one);
@@ -51,7 +51,7 @@ class KernelPool:
         """
         if self.closed:
             raise RuntimeError("the kernel pool is closed")
-        future = asyncio.run_coroutine_threadsafe(self._run(spec, nb, probes, captures, int(ahead)), self._loop)
+        future = asyncio.run_coroutine_threadsafe(self._run(spec, nb, probes, captures, int(ahead), progress), self._loop)
         try:
             return future.result()
         except BaseException:
@@ -100,7 +100,7 @@ class KernelPool:
         self._thread.join()
         self._loop.close()
 
-    async def _run(self, spec, nb, probes, captures, ahead: int) -> RunResult:
+    async def _run(self, spec, nb, probes, captures, ahead: int, progress=None) -> RunResult:
         asked = time.monotonic()
         session = await self._take(spec)
         if session.started_at is None:
@@ -112,7 +112,7 @@ class KernelPool:
         began = time.monotonic()
         session.defer_stop = ahead > 0
         try:
-            return await session.run(nb, probes, captures, asked=asked)
+            return await session.run(nb, probes, captures, asked=asked, progress=progress)
         finally:
             self._run_s[spec] = time.monotonic() - began
 

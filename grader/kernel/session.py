@@ -291,6 +291,7 @@ class KernelSession:
             client = self.client
             if client.km is None:
                 client.km = client.create_kernel_manager()
+                client.km.kernel_spec_manager = sandbox.kernel_specs()
             km = client.km
             launch = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,  # kernel logs are not for the student
                       "preexec_fn": _limit_files(self.limits.file_bytes), **self._launch}
