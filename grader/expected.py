@@ -43,6 +43,12 @@ def harness_source() -> str:
     return "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (agent, context, registry))
 
 
+@cache
+def _tensorflow_version() -> str:
+    """Read once per process (a scan of the installed distributions: a batch worker asked it per submission)."""
+    return importlib.metadata.version("tensorflow")
+
+
 def cache_dir() -> Path:
     root = os.environ.get("GRADER_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "grader")
     return Path(root) / "expected"
@@ -51,7 +57,7 @@ def cache_dir() -> Path:
 def cache_key(requests: list[dict], env: dict[str, str]) -> str:
     """Everything the reference answers depend on: requests, code, data, versions."""
     digest = hashlib.sha256()
-    parts = [__version__, harness_source(), env.get("TF_USE_LEGACY_KERAS", ""), importlib.metadata.version("tensorflow")]
+    parts = [__version__, harness_source(), env.get("TF_USE_LEGACY_KERAS", ""), _tensorflow_version()]
     for request in requests:
         parts += [json.dumps({k: v for k, v in request.items() if k != "data"}, sort_keys=True),
                   reference_source(request["reference"]), probe_source(request["probe"])]

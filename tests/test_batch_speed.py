@@ -25,7 +25,7 @@ class _RecordingPool:
     def __init__(self):
         self.specs = []
 
-    def run(self, spec, nb, probes, captures=None, *, ahead=True):
+    def run(self, spec, nb, probes, captures=None, *, ahead=True, progress=None):
         self.specs.append(spec)
         raise _Asked()
 
