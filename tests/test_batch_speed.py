@@ -245,3 +245,30 @@ def test_put_data_reaches_an_operation_that_is_not_a_call_too():
     assert list(ctx.value(kept)) == [0, 1, 2] and executor.ops == ["put", "value"]
     assert ctx.values([kept, kept])[1].tolist() == [0, 1, 2] and executor.ops[-1] == "batch"
     assert received(agent.encode([1])) == [1] and raised_marker("d", "E", "v")["__raised__"]["ename"] == "E"
+
+
+def test_one_notebooks_kernel_started_before_preparing_is_the_one_it_asks_for(tmp_path, monkeypatch):
+    from grader import early_kernel as early_module
+
+    class Primed(_RecordingPool):
+        primed, closed = [], []
+
+        def prime(self, spec, count=1):
+            self.primed.append(spec)
+
+        def close(self):
+            self.closed.append(True)
+
+    monkeypatch.setattr(early_module, "KernelPool", Primed)
+    monkeypatch.setattr(grade, "reference_answers", lambda *args: None)
+    (path,) = numpy_batch(tmp_path / "one", 1)
+    limits = {"cell_timeout": 9.0, "notebook_timeout": None, "memory_mb": None}
+    with early_module.early_kernel(path, "dlwp-ch2", limits) as early:
+        assert early["ahead"] == 0 and early["preload"] == []  # only what the notebook names, as on demand
+        with pytest.raises(_Asked):
+            grade_notebook(path, "dlwp-ch2", **limits, **early)
+        assert early["pool"].specs == Primed.primed  # the kernel started early is the one the run takes
+    assert Primed.closed == [True]
+    for assignment_id, notebook in ((None, path), ("dlwp-ch2", tmp_path / "missing.ipynb"), ("no-such-assignment", path)):
+        with early_module.early_kernel(notebook, assignment_id, limits) as nothing:
+            assert nothing == {}  # grading goes as before: detection, or the one sentence that says why
