@@ -26,9 +26,10 @@ from typing import Callable, Iterable
 from . import __version__, lifetime
 from .expected import reference_source
 from .atomic import write_atomic
-from .grade import grade_notebook, reference_answers
+from .grade import grade_notebook, kernel_spec, reference_answers, run_limits
 from .secret import for_probes
 from .kernel import pool as kernel_pool
+from .kernel.session import KernelSpec
 from .notebook import NotebookRejected, load, named_modules
 from .regrade import keep_previous
 from .report import Report, SubmissionRef
@@ -167,11 +168,21 @@ def _with_warmth(jobs: list[tuple], workers: int, warm: bool) -> list[tuple]:
     return [(*job, warm, (len(jobs) - 1 - i) // workers if warm else 0) for i, job in enumerate(jobs)]
 
 
-def _local(jobs: list[tuple], workers: int, warm: bool, done: Callable[[tuple, dict], None]) -> None:
+def worker_spec(assignment: Assignment, limits: dict) -> KernelSpec:
+    """The kernels' spec of a batch's submissions, as `grade_submission` makes it from the jobs' `limits`
+    (every submission's directory is among their `hidden`, so all have one spec)."""
+    return kernel_spec(assignment, run_limits(assignment, limits.get("cell_timeout"), limits.get("notebook_timeout"),
+                                              limits.get("memory_mb")),
+                       [Path(p) for p in limits.get("hidden", [])], limits.get("preload", []))
+
+
+def _local(jobs: list[tuple], workers: int, warm: bool, done: Callable[[tuple, dict], None],
+           spec: KernelSpec | None = None) -> None:
+    """On a local process pool; with `warm`, each worker starts a kernel of `spec` as soon as it is up."""
     context = multiprocessing.get_context("spawn")
     workers = min(workers, len(jobs))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                               initializer=lifetime.worker_started, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=kernel_pool.worker_started,
+                               initargs=(os.getpid(), spec if warm else None))
     try:
         futures = {pool.submit(grade_to_file, *job): job for job in _with_warmth(jobs, workers, warm)}
         for future in as_completed(futures):
@@ -244,9 +255,11 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
             try:
                 with lifetime.stop_on_signals():
                     reference_answers(for_probes(assignment)[0]).answers()  # once, before the workers need them
-                    run = _dask if executor == "dask" else _local
-                    run(jobs, scheduler if executor == "dask" else workers, warm,
-                        lambda job, outcome: progress.finished(Path(job[0]).name, outcome))
+                    finished = lambda job, outcome: progress.finished(Path(job[0]).name, outcome)  # noqa: E731
+                    if executor == "dask":
+                        _dask(jobs, scheduler, warm, finished)
+                    else:
+                        _local(jobs, workers, warm, finished, worker_spec(assignment, job_limits))
             except lifetime.BatchStopped as stopped:
                 stopped.left = [path.name for path in todo if current_report(out / names[path], path, assignment) is None]
                 raise

@@ -158,7 +158,7 @@ def _grade(notebooks, assignment, json_path, out, workers, executor, scheduler, 
             _batch(notebooks, assignment, out, workers, executor, scheduler, limits, entries, overrides, html_dir, warm,
                    BatchPlace(shard, merge, image, volume))
             raise typer.Exit(0)
-        graded = grade_path(notebooks[0], assignment, progress=progress, **limits)
+        graded = grade_path(notebooks[0], assignment, early=True, progress=progress, **limits)  # its kernel boots while the grader prepares
         report = graded.report
         if progress is not None:
             progress.bar.stop()  # the live line goes before the summary is printed

@@ -22,6 +22,7 @@ from .anchors import Anchor, locate_items
 from .checks import KINDS, Evidence, Probe
 from .data import dataset_paths
 from .expected import ExpectedAnswers, cache_dir
+from .early_kernel import early_kernel
 from .judging import judge_items
 from .kernel.preamble import preamble_source
 from .kernel.sandbox import available as available_isolation
@@ -151,6 +152,15 @@ def _outside(root: Path, folders: set[Path]) -> list[Path]:
     return sorted(f for f in folders if not f.resolve().is_relative_to(root))
 
 
+def run_limits(assignment: Assignment, cell_timeout: float | None = None, notebook_timeout: float | None = None,
+               memory_mb: int | None = None) -> Limits:
+    """A run's limits: the rubric's, unless the command asked for others."""
+    rubric = assignment.limits
+    return Limits(cell_timeout or rubric.cell_timeout_s, notebook_timeout or rubric.notebook_timeout_s,
+                  memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
+                  file_bytes=rubric.file_mb * 2**20)
+
+
 def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path], preload: list[str]) -> KernelSpec:
     """How this assignment's kernels start: environment, limits, preamble and what they may see."""
     datasets = dataset_paths(assignment.datasets)
@@ -163,7 +173,7 @@ def kernel_spec(assignment: Assignment, limits: Limits, hidden: list[Path], prel
 def _run(nb, spec: KernelSpec, probes: list, captures: dict, pool: KernelPool | None, ahead: bool, progress=None) -> RunResult:
     """One fresh kernel in one fresh working directory: from the pool, started ahead, or started now."""
     if pool is not None:
-        return pool.run(spec, nb, probes, captures, ahead=ahead)
+        return pool.run(spec, nb, probes, captures, ahead=ahead, progress=progress)
     return asyncio.run(KernelSession(spec).run(nb, probes, captures, progress=progress))
 
 
@@ -282,10 +292,7 @@ def grade_submission(submission: Submission, assignment: Assignment, *, detected
     With a `pool`, its kernel may have been started ahead (and, with `ahead`, the next one is).
     """
     started = time.monotonic()
-    rubric = assignment.limits
-    limits = Limits(cell_timeout or rubric.cell_timeout_s, notebook_timeout or rubric.notebook_timeout_s,
-                    memory_bytes=(memory_mb or rubric.memory_mb) * 2**20, output_bytes=rubric.output_kb * 1000,
-                    file_bytes=rubric.file_mb * 2**20)
+    limits = run_limits(assignment, cell_timeout, notebook_timeout, memory_mb)
     planned = plan(submission, assignment, limits, list(map(Path, hidden)), pool, preload)
     ran = run(planned, pool, ahead, progress)
     items = judge(assignment, planned, ran, progress)
@@ -300,18 +307,27 @@ class Graded:
     assignment: Assignment | None
 
 
-def grade_path(path: str | Path, assignment_id: str | None = None, **limits) -> Graded:
-    """Grade one notebook file, keeping the rubric chosen (Gradescope's export splits items by it)."""
+def grade_path(path: str | Path, assignment_id: str | None = None, *, early: bool = False, **options) -> Graded:
+    """Grade one notebook file, keeping the rubric chosen (Gradescope's export splits items by it).
+
+    With `early`, the notebook's kernel starts as soon as the notebook and the
+    rubric are read, and boots while the grader prepares (`grader.early_kernel`).
+    """
     path = Path(path)
     try:
         submission = load(path)
     except NotebookRejected as exc:
         return Graded(Report(grader_version=__version__, status="rejected", reason=str(exc), submission=SubmissionRef(path=str(path))), None)
-    if assignment_id is None:
-        assignment = detect_assignment(submission)
-        return Graded(grade_submission(submission, assignment, detected=True, **limits), assignment)
-    assignment = load_assignment(assignment_id)
-    return Graded(grade_submission(submission, assignment, **limits), assignment)
+    detected = assignment_id is None
+    assignment = detect_assignment(submission) if detected else load_assignment(assignment_id)
+    if not early or options.get("pool") is not None:
+        return Graded(grade_submission(submission, assignment, detected=detected, **options), assignment)
+    preload = named_modules(submission.nb, assignment.preload)  # what a kernel started now would import
+    limits = run_limits(assignment, options.get("cell_timeout"), options.get("notebook_timeout"), options.get("memory_mb"))
+    spec = kernel_spec(assignment, limits, [submission.path.resolve().parent, *map(Path, options.get("hidden", ()))], preload)
+    with early_kernel(spec) as pool:
+        return Graded(grade_submission(submission, assignment, detected=detected, pool=pool, ahead=0, preload=preload, **options),
+                      assignment)
 
 
 def grade_notebook(path: str | Path, assignment_id: str | None = None, **limits) -> Report:

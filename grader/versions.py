@@ -40,7 +40,13 @@ def distributions_of(sources) -> set[str]:
 
 def versions_of(sources) -> dict[str, str]:
     """Name → version of each distribution the sources import, sorted by name."""
-    return {name: importlib.metadata.version(name) for name in sorted(distributions_of(sources))}
+    return {name: _version(name) for name in sorted(distributions_of(sources))}
+
+
+@cache
+def _version(name: str) -> str:
+    """Read once per process (a scan of the installed distributions: a batch worker would ask it per submission)."""
+    return importlib.metadata.version(name)
 
 
 def uses_tensorflow(sources) -> bool:

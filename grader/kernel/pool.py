@@ -23,6 +23,7 @@ from multiprocessing import util
 
 import nbformat
 
+from .. import lifetime
 from .session import KernelSession, KernelSpec, ProbeCall, RunResult
 
 MAX_AHEAD = 2  # kernels a worker keeps starting ahead of use, at most
@@ -42,7 +43,7 @@ class KernelPool:
         self.closed = False
 
     def run(self, spec: KernelSpec, nb: nbformat.NotebookNode, probes: list[ProbeCall],
-            captures: dict[int, list[ProbeCall]] | None = None, *, ahead: bool | int = True) -> RunResult:
+            captures: dict[int, list[ProbeCall]] | None = None, *, ahead: bool | int = True, progress=None) -> RunResult:
         """Run `nb` in a kernel of `spec`; meanwhile keep kernels of that spec starting for the next runs.
 
         `ahead` is how many more runs of this spec may come (True: at least one);
@@ -50,12 +51,26 @@ class KernelPool:
         """
         if self.closed:
             raise RuntimeError("the kernel pool is closed")
-        future = asyncio.run_coroutine_threadsafe(self._run(spec, nb, probes, captures, int(ahead)), self._loop)
+        future = asyncio.run_coroutine_threadsafe(self._run(spec, nb, probes, captures, int(ahead), progress), self._loop)
         try:
             return future.result()
         except BaseException:
             future.cancel()  # e.g. Ctrl-C: the session's own clean-up stops its kernel
             raise
+
+    def prime(self, spec: KernelSpec, count: int = 1) -> None:
+        """Start kernels of `spec` now, before any run asks for one, until `count` are waiting.
+
+        A batch worker does this as it starts, with the batch's spec: its first
+        kernel starts while the worker is still importing the grader and waiting
+        for its first submission, not after.
+        """
+        async def start() -> None:
+            waiting = self._waiting.setdefault(spec, [])
+            while len(waiting) < count:
+                waiting.append(asyncio.ensure_future(self._start(spec)))
+        if not self.closed:
+            asyncio.run_coroutine_threadsafe(start(), self._loop).result()
 
     def depth(self, spec: KernelSpec) -> int:
         """Kernels to keep starting ahead: enough that one is ready when the current run ends.
@@ -85,7 +100,7 @@ class KernelPool:
         self._thread.join()
         self._loop.close()
 
-    async def _run(self, spec, nb, probes, captures, ahead: int) -> RunResult:
+    async def _run(self, spec, nb, probes, captures, ahead: int, progress=None) -> RunResult:
         asked = time.monotonic()
         session = await self._take(spec)
         if session.started_at is None:
@@ -97,7 +112,7 @@ class KernelPool:
         began = time.monotonic()
         session.defer_stop = ahead > 0
         try:
-            return await session.run(nb, probes, captures, asked=asked)
+            return await session.run(nb, probes, captures, asked=asked, progress=progress)
         finally:
             self._run_s[spec] = time.monotonic() - began
 
@@ -166,6 +181,15 @@ def shared() -> KernelPool:
             atexit.register(_shared.close)
             util.Finalize(_shared, _shared.close, exitpriority=10)  # a multiprocessing worker's exit
         return _shared
+
+
+def worker_started(parent: int, spec: KernelSpec | None = None) -> None:
+    """A local batch worker's initializer: it stops with the main process (`lifetime.worker_started`), and a
+    kernel of the batch's `spec` starts at once. This module imports no more than a kernel needs, so the
+    kernel is on its way before the worker has imported the rest of the grader."""
+    lifetime.worker_started(parent)
+    if spec is not None:
+        shared().prime(spec)
 
 
 def close_shared() -> None:

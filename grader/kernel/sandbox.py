@@ -40,6 +40,7 @@ from jupyter_client.manager import AsyncKernelManager
 from pydantic import BaseModel, Field
 
 from . import unprivileged
+from .specs import kernel_specs
 
 
 class Tool(str, Enum):
@@ -229,6 +230,7 @@ def bwrap_prefix(workdir: Path, hidden: list[Path], readable: list[Path], as_use
     return args
 
 
+@cache
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel inside bubblewrap and talks to it over IPC."""
 
@@ -250,7 +252,7 @@ class SandboxedUserKernelManager(unprivileged.UserKernelManager):
 def sandboxed_manager(workdir: Path, hidden: list[Path], readable: list[Path],
                       lease: unprivileged.Lease | None = None) -> SandboxedKernelManager | SandboxedUserKernelManager:
     cls = SandboxedKernelManager if lease is None else SandboxedUserKernelManager
-    km = cls(kernel_name="python3", transport="ipc", ip=str(workdir / ".kernel"))
+    km = cls(kernel_name="python3", transport="ipc", ip=str(workdir / ".kernel"), kernel_spec_manager=kernel_specs())
     km.connection_file = str(workdir / ".kernel.json")
     km.prefix = bwrap_prefix(workdir, hidden, readable, as_user=lease is not None)
     km.kernel_spec.interrupt_mode = "message"  # a signal would hit bubblewrap, not the kernel

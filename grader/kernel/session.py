@@ -28,6 +28,7 @@ from typing import Callable
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import ensure_async, run_hook
 
 from ..probes.context import Forged, KernelGone, ProbeOutcome, ProbeTimeout
 from ..progress import CellStarted, ProbeStarted, first_line
@@ -123,14 +124,69 @@ class Limits:
     file_bytes: int = 256 * 2**20  # largest file the kernel may write (RLIMIT_FSIZE)
 
 
+async def _wait_until_ready(kc, timeout: float) -> None:
+    """Return once the kernel has answered `kernel_info` on its shell channel and its IOPub channel delivers.
+
+    jupyter_client's own `wait_for_ready` waits for the reply, then for an IOPub
+    message within 0.2 s (else it asks again), then drains IOPub until it has been
+    quiet for 0.2 s: at least 0.2 s, often 0.4 s, of a numpy-only kernel's 0.55 s
+    start. The first IOPub message proves the subscription is in place (ipykernel
+    sends a welcome on it; every request gets a status), and nothing has to be
+    drained: nbclient reads only the messages of the request it sent. So the
+    request is repeated at a short interval until both have come, and no longer.
+    """
+    deadline = time.monotonic() + timeout
+    sent: set[str] = set()
+
+    async def reply() -> dict:
+        while True:
+            msg = await ensure_async(kc.shell_channel.get_msg(timeout=None))
+            if msg["msg_type"] == "kernel_info_reply" and msg.get("parent_header", {}).get("msg_id") in sent:
+                return msg
+
+    shell = asyncio.ensure_future(reply())
+    iopub = asyncio.ensure_future(ensure_async(kc.iopub_channel.get_msg(timeout=None)))
+    try:
+        while not (shell.done() and iopub.done()):
+            sent.add(kc.kernel_info())
+            again = min(time.monotonic() + (0.05 if shell.done() else 1.0), deadline)
+            while not (shell.done() and iopub.done()) and (left := again - time.monotonic()) > 0:
+                await asyncio.wait([t for t in (shell, iopub) if not t.done()], timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            if shell.done() and iopub.done():
+                break
+            if not await kc._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        kc._handle_kernel_info_reply(shell.result())
+    finally:
+        for task in (shell, iopub):
+            task.cancel()
+
+
 class _CappedClient(NotebookClient):
     """An nbclient client that keeps at most `cap` bytes of output per cell, dropping the rest.
 
-    A cell printing 200 MB must not grow the grader's memory or the report.
+    A cell printing 200 MB must not grow the grader's memory or the report. Its
+    kernel client is ready as soon as the kernel answers (`_wait_until_ready`).
     """
 
     cap: int = 1_000_000
     dropped: int = 0
+
+    async def async_start_new_kernel_client(self):
+        """As nbclient's, with the readiness handshake of `_wait_until_ready`."""
+        assert self.km is not None
+        try:
+            self.kc = self.km.client()
+            await ensure_async(self.kc.start_channels())
+            await _wait_until_ready(self.kc, self.startup_timeout)
+        except Exception:
+            await self._async_cleanup_kernel()
+            raise
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
@@ -268,6 +324,7 @@ class KernelSession:
             client = self.client
             if client.km is None:
                 client.km = client.create_kernel_manager()
+                client.km.kernel_spec_manager = sandbox.kernel_specs()
             km = client.km
             launch = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,  # kernel logs are not for the student
                       "preexec_fn": _limit_files(self.limits.file_bytes), **self._launch}

@@ -218,7 +218,9 @@ def user_manager(workdir: Path, hidden: list[Path], keep: list[Path]) -> tuple[U
     user = held.user
     os.chown(workdir, user.uid, user.gid)
     problems = hide(hidden, keep, workdir)
-    km = UserKernelManager(kernel_name="python3", transport="ipc", ip=str(workdir / ".kernel"))
+    from .specs import kernel_specs
+
+    km = UserKernelManager(kernel_name="python3", transport="ipc", ip=str(workdir / ".kernel"), kernel_spec_manager=kernel_specs())
     km.connection_file = str(workdir / ".kernel.json")
     km.lease = held
     return km, user, problems

@@ -9,6 +9,6 @@ def call_function(target, ctx):
     results = []
     for args in ctx.inputs["cases"]:
         arguments = [ctx.put(a) for a in args]  # kept as objects of their own, to be read again after the call
-        output = ctx.attempt(f"calling with {len(args)} argument(s)", target, *arguments)
-        results.append({"output": output, "args_after": [ctx.value(a) for a in arguments]})
+        output, after = ctx.attempt_then_values(f"calling with {len(args)} argument(s)", target, arguments, arguments)
+        results.append({"output": output, "args_after": after})
     ctx.observed["cases"] = results

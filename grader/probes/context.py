@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -172,6 +173,7 @@ class Handle:
 
     @property
     def target(self) -> p.Target:
+        self._ctx._deliver(self._id)
         return p.Target(handle=self._id, path=list(self._path))
 
     def __repr__(self) -> str:
@@ -179,10 +181,25 @@ class Handle:
         return f"<handle {self._id}{path}>"
 
 
+_own_handles = itertools.count(-1, -1)  # handles the grader names (`Context.put`): negative, never the agent's own
+
+
+def _holds_handles(wired) -> bool:
+    if isinstance(wired, dict):
+        return "__handle__" in wired or "__keep__" in wired or any(_holds_handles(v) for v in wired.values())
+    if isinstance(wired, list):
+        return any(_holds_handles(v) for v in wired)
+    return False
+
+
 def wire(value):
-    """An argument as the protocol carries it: handles by reference, data encoded."""
+    """An argument as the protocol carries it: handles by reference, data encoded.
+
+    A handle to data the kernel has not received yet (`Context.put`) travels as
+    that data, to be kept under the handle, the first time it is used.
+    """
     if isinstance(value, Handle):
-        return {"__handle__": value._id, "path": list(value._path)}
+        return value._ctx._wired(value)
     if isinstance(value, (list, tuple)):
         return {"__seq__": [wire(v) for v in value], "tuple": isinstance(value, tuple)}
     if isinstance(value, dict):
@@ -205,10 +222,27 @@ class Context:
     cell_source: str | None = None  # the cell a capture probe runs after, as the grader read it
     folder: str | None = None  # the item's assignment folder: its own reference/ comes first
     observed: dict = field(default_factory=dict)
+    _unsent: dict = field(default_factory=dict)  # handle -> data put but not yet in the kernel
 
     # --- operations ------------------------------------------------------------------------
     def _send(self, operation) -> dict:
         return self.executor.send(operation)
+
+    def _wired(self, handle: Handle) -> dict:
+        """A handle as an argument: the data itself with the handle to keep it under, the first time it is used."""
+        if handle._id in self._unsent and not handle._path:
+            return {"__keep__": handle._id, "value": self._unsent.pop(handle._id)}
+        self._deliver(handle._id)
+        return {"__handle__": handle._id, "path": list(handle._path)}
+
+    def _deliver(self, handle: int) -> None:
+        """Put data in the kernel now, when an operation needs it there before its first use as an argument."""
+        if handle in self._unsent:
+            try:
+                self._send(p.Put(value={"__keep__": handle, "value": self._unsent.pop(handle)}))
+            except OperationFailed as exc:  # the agent refused the grader's own data: not the code under test's doing
+                self.executor.signals.append(f"the kernel's side refused the grader's input ({exc.ename})")
+                raise Forged("the grader's input was refused") from None
 
     def _handle(self, answer: dict) -> Handle:
         return Handle(self, int(answer["handle"]))
@@ -225,13 +259,26 @@ class Context:
         return self._handle(self._send(p.Import(module=module, path=list(path))))
 
     def put(self, value) -> Handle:
-        return self._handle(self._send(p.Put(value=wire(value))))
+        """The value as an object of the kernel's own. Data goes with the operation that first uses it
+        (no cell of its own); a value that refers to handles is put at once."""
+        wired = wire(value)
+        if _holds_handles(wired):
+            return self._handle(self._send(p.Put(value=wired)))
+        handle = Handle(self, next(_own_handles))
+        self._unsent[handle._id] = wired
+        return handle
 
     def get(self, handle: Handle) -> Handle:
         return self._handle(self._send(p.Get(target=handle.target)))
 
     def value(self, handle: Handle):
         return received(self._send(p.Value(target=handle.target))["value"])
+
+    def values(self, handles: list[Handle]) -> list:
+        """`value` of each handle, in one round trip; the first that fails raises, as `value` would."""
+        if not handles:
+            return []
+        return [received(answer["value"]) for answer in self.executor.send_all([p.Value(target=h.target) for h in handles])]
 
     def describe(self, handle: Handle, *attrs: str) -> dict:
         return self._send(p.Describe(target=handle.target, attrs=list(attrs)))
@@ -296,10 +343,12 @@ class Context:
         answer = self._send(p.Spy(target=handle.target))
         return Handle(self, int(answer["spy"])), Handle(self, int(answer["log"]))
 
-    def _call(self, during: str, fn: Handle, args, kwargs, fetch: bool) -> dict:
+    def _call(self, during: str, fn: Handle, args, kwargs, fetch: bool, read_after=()) -> dict:
+        target, wired_args = fn.target, [wire(a) for a in args]  # in the agent's order: the callee, then the arguments
+        wired_kwargs = {k: wire(v) for k, v in kwargs.items()}
+        after = [h.target for h in read_after]
         with self._under_test(during):
-            return self._send(p.Call(target=fn.target, args=[wire(a) for a in args],
-                                     kwargs={k: wire(v) for k, v in kwargs.items()}, fetch=fetch))
+            return self._send(p.Call(target=target, args=wired_args, kwargs=wired_kwargs, fetch=fetch, read_after=after))
 
     def call(self, during: str, fn: Handle, *args, **kwargs) -> Handle:
         """Call code under test; if it raises, the probe stops with a StudentError."""
@@ -311,6 +360,18 @@ class Context:
             return received(self._call(during, fn, args, kwargs, fetch=True)["value"])
         except StudentError as err:
             return raised_marker(during, err.ename, err.evalue)
+
+    def attempt_then_values(self, during: str, fn: Handle, args: list, after: list[Handle]) -> tuple[object, list]:
+        """`attempt(during, fn, *args)`, then the `values` of `after` as the call left them, in the same round trip
+        when the call returns (read one round trip later when it raised)."""
+        try:
+            answer = self._call(during, fn, args, {}, fetch=True, read_after=after)
+        except StudentError as err:
+            return raised_marker(during, err.ename, err.evalue), self.values(after)
+        read = answer.get("after")
+        if not isinstance(read, list) or len(read) != len(after):  # the agent could not read them there: ask again
+            return received(answer["value"]), self.values(after)
+        return received(answer["value"]), [received(value) for value in read]
 
     @contextlib.contextmanager
     def substitute(self, **names: Handle):

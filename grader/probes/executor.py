@@ -36,10 +36,32 @@ class Executor(ABC):
 
     def __init__(self):
         self.round_trips = 0
+        self.signals: list[str] = []  # tampering seen (a kernel's executor)
 
     @abstractmethod
     def send(self, operation) -> dict:
         """The operation's answer fields; raises `OperationFailed` when it raised."""
+
+    def send_all(self, operations: list) -> list[dict]:
+        """Several operations other than calls in one round trip (`Batch`): each one's answer fields, in order.
+
+        The first that raised raises `OperationFailed`, as it would have sent
+        alone (the agent carries out none after it); an answer that does not
+        account for every operation is refused as forged.
+        """
+        if len(operations) == 1:
+            return [self.send(operations[0])]
+        answers = self.send(p.Batch(operations=operations)).get("answers")
+        try:
+            parsed = [p.Answer.model_validate(answer) for answer in answers]
+        except (ValidationError, TypeError):
+            parsed = None
+        complete = parsed is not None and (len(parsed) == len(operations) or
+                                           (0 < len(parsed) < len(operations) and parsed[-1].raised is not None))
+        if not complete:
+            self.signals.append(f"a batch's answer that does not answer each of its {len(operations)} operations")
+            raise Forged("a batch's answer did not answer each operation")
+        return [_accept(answer) for answer in parsed]
 
 
 def _accept(answer: p.Answer) -> dict:
@@ -139,7 +161,6 @@ class KernelExecutor(Executor):
         self.roundtrip = roundtrip
         self.deadline = time.monotonic() + timeout
         self.timeout_ename = timeout_ename
-        self.signals: list[str] = []
         self.sent: list[dict] = []  # every request, as it went to the kernel (tests read what reached it)
 
     def send(self, operation) -> dict:

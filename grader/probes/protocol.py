@@ -8,7 +8,14 @@ plain dicts, since the kernel never imports the grader.
 
 Values are the JSON of `grader.kernel.agent.encode` (arrays as `.npy`
 bytes, read with ``allow_pickle=False``); an argument may also be a handle,
-``{"__handle__": n, "path": [...]}``.
+``{"__handle__": n, "path": [...]}``, or data to keep under a handle the
+grader chose, ``{"__keep__": -n, "value": ...}`` (negative: the agent's own
+are positive), so that a probe's input reaches the kernel with the operation
+that first uses it instead of in a cell of its own.
+
+Fewer cells, same rules: a `Batch` carries several operations other than
+calls in one cell and is answered by one message under its one token; a
+`Call` may ask for values as they are once it has returned (`read_after`).
 """
 
 from __future__ import annotations
@@ -125,10 +132,24 @@ class Call(_Wire):
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     fetch: bool = Field(default=False, description="send the result's value back with its handle")
+    read_after: list[Target] = Field(default_factory=list,
+                                     description="values sent back too (`after`), read once the call has returned")
+
+
+Batched = Annotated[Union[Lookup, Namespace, Import, Put, Get, Value, Describe, Items, Vars, Ids, Scan, Bind, Restore,
+                          SetAttr, Spy, Reference], Field(discriminator="op")]
+
+
+class Batch(_Wire):
+    """Several operations (no call: a call has a cell of its own) carried out in order in one cell, up to the
+    first that raises; answered by one message, `answers` holding an `Answer` for each carried out."""
+
+    op: Literal["batch"] = "batch"
+    operations: list[Batched] = Field(min_length=1)
 
 
 Operation = Annotated[Union[Lookup, Namespace, Import, Put, Get, Value, Describe, Items, Vars, Ids, Scan, Bind, Restore,
-                            SetAttr, Spy, Reference, Call], Field(discriminator="op")]
+                            SetAttr, Spy, Reference, Call, Batch], Field(discriminator="op")]
 
 
 class Request(_Wire):
