@@ -35,6 +35,7 @@ from ..progress import CellStarted, ProbeStarted, first_line
 from ..probes.executor import KernelExecutor, answers_in, install_cell
 from ..lifetime import kernel_preexec
 from . import processes, sandbox
+from .specs import kernel_specs
 
 TIMEOUT_ENAME = "CellTimeoutError"
 STREAM_KEEP = 20_000  # characters of a cell's printed output kept for checks
@@ -324,7 +325,7 @@ class KernelSession:
             client = self.client
             if client.km is None:
                 client.km = client.create_kernel_manager()
-                client.km.kernel_spec_manager = sandbox.kernel_specs()
+                client.km.kernel_spec_manager = kernel_specs()
             km = client.km
             launch = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,  # kernel logs are not for the student
                       "preexec_fn": _limit_files(self.limits.file_bytes), **self._launch}
