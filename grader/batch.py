@@ -35,7 +35,7 @@ from .regrade import keep_previous
 from .report import Report, SubmissionRef
 from .rubric import Assignment
 from .gradebook import Summary, summarise, write_gradebook
-from .similarity import CodeUnit, SimilarPair, similar_pairs, write_csv
+from .similarity import Behaviour, CodeUnit, SimilarPair, behaviour_pairs, similar_pairs, write_csv
 
 
 def collect(paths: Iterable[Path]) -> list[Path]:
@@ -275,10 +275,20 @@ def code_units(reports: dict[str, Report]) -> list[CodeUnit]:
 
 
 def similarity(reports: dict[str, Report], assignment: Assignment, threshold: float = 0.8) -> list[SimilarPair]:
-    """Pairs of submissions whose code for an item is alike beyond what the reference explains."""
+    """Pairs of submissions whose code for an item is alike beyond what the reference explains, then those that fail it alike."""
     common = sorted({reference_source(item.reference, item._folder) for item in assignment.items if getattr(item, "reference", None)})
     common += [(assignment.directory / name).read_text(encoding="utf-8") for name in assignment.common_code]
-    return similar_pairs(code_units(reports), threshold=threshold, common=common)
+    graded = sum(report.status == "graded" for report in reports.values())
+    return [*similar_pairs(code_units(reports), threshold=threshold, common=common),
+            *behaviour_pairs(failures(reports), submissions=graded)]
+
+
+def failures(reports: dict[str, Report]) -> list[Behaviour]:
+    """Each failing item's observed behaviour (its digest, from the report), for behavioural similarity."""
+    return [Behaviour(name, item.id, item.observed, (item.found.cell,) if item.found is not None and item.found.cell is not None else (),
+                      item.like_mutant is not None)
+            for name, report in reports.items() if report.status == "graded"
+            for item in report.items if item.status in ("fail", "error") and item.observed]
 
 
 @dataclass(frozen=True)

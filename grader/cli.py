@@ -292,7 +292,8 @@ def _print_summary(summary, pairs, out: Path, console: Console) -> None:
     if pairs:
         console.print(f"[yellow]{len(pairs)} similar pair(s)[/] (similarity.csv):")
         for pair in pairs[:10]:
-            console.print(escape(f"  {pair.item}: {pair.a} ~ {pair.b} ({pair.score:.2f}, cells {list(pair.cells_a)} / {list(pair.cells_b)})"))
+            how = "the same wrong answer on the grader's inputs" if pair.basis.value == "behaviour" else f"code {pair.score:.2f}"
+            console.print(escape(f"  {pair.item}: {pair.a} ~ {pair.b} ({how}, cells {list(pair.cells_a)} / {list(pair.cells_b)})"))
     else:
         console.print("no similar pairs beyond the shared textbook and reference code")
 

@@ -28,6 +28,7 @@ import hashlib
 import io
 import keyword
 import re
+from enum import Enum
 import tokenize
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -187,9 +188,16 @@ class CodeUnit:
     source: str
 
 
+class Basis(str, Enum):
+    """What two submissions share: their code for the item, or the same wrong behaviour on the grader's inputs."""
+
+    CODE = "code"
+    BEHAVIOUR = "behaviour"
+
+
 @dataclass(frozen=True)
 class SimilarPair:
-    """Two submissions whose code for an item is suspiciously alike (a < b)."""
+    """Two submissions whose code for an item, or whose wrong answer to it, is suspiciously alike (a < b)."""
 
     item: str
     a: str
@@ -197,6 +205,40 @@ class SimilarPair:
     score: float
     cells_a: tuple[int, ...]
     cells_b: tuple[int, ...]
+    basis: Basis = Basis.CODE
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What one submission's failing item did on the grader's inputs: the digest of its observations (`items[].observed`)."""
+
+    submission: str
+    item: str
+    digest: str
+    cells: tuple[int, ...]
+    like_mutant: bool  # it behaves like a known mutant of the solution: a mistake many make on their own
+
+
+def behaviour_pairs(failures: list[Behaviour], *, majority: float = 0.5, submissions: int | None = None) -> list[SimilarPair]:
+    """Pairs whose failing items gave identical wrong observations (the same wrong numbers, the same exception at the same point).
+
+    Renaming, reformatting or reordering the code cannot hide them: the
+    observations are what the code did. A failure like a known mutant, or one
+    more than `majority` of the class shares, is a common mistake, not evidence.
+    """
+    groups: dict[tuple[str, str], list[Behaviour]] = {}
+    for failure in failures:
+        if not failure.like_mutant:
+            groups.setdefault((failure.item, failure.digest), []).append(failure)
+    total = submissions or len({f.submission for f in failures})
+    pairs = []
+    for (item, _), group in sorted(groups.items()):
+        if len(group) < 2 or (total >= 4 and len(group) > majority * total):
+            continue
+        ordered = sorted(group, key=lambda f: f.submission)
+        pairs += [SimilarPair(item, x.submission, y.submission, 1.0, x.cells, y.cells, Basis.BEHAVIOUR)
+                  for i, x in enumerate(ordered) for y in ordered[i + 1:]]
+    return pairs
 
 
 def _common_hashes(common: Iterable[str], k: int) -> set[int]:
@@ -271,7 +313,7 @@ def similar_pairs(units: list[CodeUnit], *, threshold: float = 0.8, common: Sequ
     return sorted(pairs, key=lambda p: (-p.score, p.item, p.a, p.b))
 
 
-CSV_HEADER = ("item", "submission_a", "submission_b", "score", "cells_a", "cells_b")
+CSV_HEADER = ("item", "submission_a", "submission_b", "score", "cells_a", "cells_b", "basis")
 
 
 def write_csv(pairs: Iterable[SimilarPair], path: str | Path) -> Path:
@@ -288,5 +330,5 @@ def write_csv(pairs: Iterable[SimilarPair], path: str | Path) -> Path:
         writer.writerow(CSV_HEADER)
         for p in pairs:
             writer.writerow([p.item, p.a, p.b, f"{p.score:.3f}",
-                             " ".join(map(str, p.cells_a)), " ".join(map(str, p.cells_b))])
+                             " ".join(map(str, p.cells_a)), " ".join(map(str, p.cells_b)), p.basis.value])
     return path

@@ -48,7 +48,7 @@ def test_a_batch_of_the_samples_gives_seven_reports_and_rows(sample_batch_run):
 def test_textbook_code_typed_by_three_samples_is_not_copying(sample_batch_run):
     proc, out = sample_batch_run
     lines = (out / "similarity.csv").read_text().strip().splitlines()
-    assert lines == ["item,submission_a,submission_b,score,cells_a,cells_b"]
+    assert lines == ["item,submission_a,submission_b,score,cells_a,cells_b,basis"]
 
 
 def test_resume_after_sigkill_grades_only_what_was_missing(tmp_path):

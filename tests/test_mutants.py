@@ -11,6 +11,7 @@ its own words, and one that makes another.
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import os
 import subprocess
@@ -298,12 +299,19 @@ def mutant_runs(tmp_path_factory):
     subs.mkdir()
     like = "import numpy as np\n\ndef naive_relu(values):\n    # ReLU, my way\n    out = values.copy()\n    for k in range(len(out) - 1):  out[k] = max(out[k], 0)\n    return out\n"
     unlike = "import numpy as np\n\ndef naive_relu(values):\n    return np.abs(values)\n"
+    # behavioural similarity: a renamed, reformatted copy of `unlike`, and a second student making the mutant's mistake on their own
+    copied = "import numpy as np\n\n\ndef naive_relu(xs):\n    magnitudes = np.abs(xs)   # every entry made positive\n\n    return magnitudes\n"
+    like_too = ("import numpy as np\n\ndef naive_relu(a):\n    b = a.copy()\n    i = 0\n    while i < len(b) - 1:\n"
+                "        if b[i] < 0:\n            b[i] = 0\n        i += 1\n    return b\n")
     nbformat.write(notebook(like), subs / "like_a_mutant.ipynb")
     nbformat.write(notebook(unlike), subs / "another_mistake.ipynb")
+    nbformat.write(notebook(copied), subs / "copied_mistake.ipynb")
+    nbformat.write(notebook(like_too), subs / "like_a_mutant_too.ipynb")
     graded = subprocess.run([sys.executable, "-m", "grader", str(subs), "-a", "mini-relu", "--out", str(root / "out")],
                             capture_output=True, text=True, timeout=300, env=env)
     assert graded.returncode == 0, graded.stderr[-2000:]
-    reports = {name: Report.model_validate_json((root / "out" / f"{name}.json").read_text()) for name in ("like_a_mutant", "another_mistake")}
+    reports = {name: Report.model_validate_json((root / "out" / f"{name}.json").read_text())
+               for name in ("like_a_mutant", "another_mistake", "copied_mistake", "like_a_mutant_too")}
     return weak, json.loads(weak_json.read_text()), strong, json.loads(strong_json.read_text()), reports, root
 
 
@@ -344,6 +352,16 @@ def test_a_hint_comes_from_the_mutant_a_submission_behaves_like_and_only_from_it
     assert like.feedback.endswith(f"This is what {early['description']} gives.")
     assert unlike.status == "fail" and unlike.like_mutant is None and "This is what" not in unlike.feedback
     assert like.observed and unlike.observed and like.observed != unlike.observed
+
+
+@pytest.mark.kernel
+def test_a_disguised_copy_of_a_wrong_answer_is_paired_by_behaviour_and_a_common_mistake_is_not(mutant_runs):
+    *_, reports, root = mutant_runs
+    rows = list(csv.DictReader((root / "out" / "similarity.csv").read_text().splitlines()))
+    behaviour = {(r["item"], r["submission_a"], r["submission_b"]) for r in rows if r["basis"] == "behaviour"}
+    assert ("naive_relu", "another_mistake.ipynb", "copied_mistake.ipynb") in behaviour  # renamed, reformatted: the same wrong numbers
+    assert reports["like_a_mutant_too"].item("naive_relu").like_mutant is not None  # the mutant's mistake, made on its own
+    assert not [pair for pair in behaviour if "like_a_mutant.ipynb" in pair or "like_a_mutant_too.ipynb" in pair]
 
 
 @pytest.mark.parametrize("assignment_id", ["dlwp-ch2", "lab01-math", "week3-questions", "dnn-backprop", "mit-lab1"])

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.similarity import CodeUnit, SimilarPair, fingerprints, normalise_tokens, similar_pairs, write_csv
+from grader.similarity import Basis, Behaviour, behaviour_pairs, CodeUnit, SimilarPair, fingerprints, normalise_tokens, similar_pairs, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -204,8 +204,19 @@ def test_write_csv_writes_header_and_rows(tmp_path):
     written = write_csv(pairs, tmp_path / "similarity.csv")
     with written.open(newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows == [["item", "submission_a", "submission_b", "score", "cells_a", "cells_b"],
-                    ["train", "alice", "bob", "1.000", "4 5", "7"],
-                    ["add", "s1", "s2", "0.833", "2", ""]]
+    assert rows == [["item", "submission_a", "submission_b", "score", "cells_a", "cells_b", "basis"],
+                    ["train", "alice", "bob", "1.000", "4 5", "7", "code"],
+                    ["add", "s1", "s2", "0.833", "2", "", "code"]]
     assert write_csv([], tmp_path) == tmp_path / "similarity.csv"
     assert (tmp_path / "similarity.csv").read_text().splitlines() == [",".join(rows[0])]
+
+
+def test_submissions_that_fail_an_item_alike_are_a_pair_but_not_a_common_mistake_or_a_right_answer():
+    """Behavioural similarity: identical wrong observations pair two submissions; a known mutant's or most of the class's do not."""
+    fail = [Behaviour("alice", "relu", "d1", (3,), False), Behaviour("bob", "relu", "d1", (5,), False),  # the same wrong numbers
+            Behaviour("carol", "relu", "d2", (3,), True), Behaviour("dan", "relu", "d2", (4,), True),  # like a known mutant
+            Behaviour("erin", "add", "d3", (2,), False)]  # alone in its behaviour
+    pairs = behaviour_pairs(fail, submissions=8)
+    assert pairs == [SimilarPair("relu", "alice", "bob", 1.0, (3,), (5,), Basis.BEHAVIOUR)]
+    everyone = [Behaviour(name, "add", "d4", (1,), False) for name in ("a", "b", "c", "d", "e")]
+    assert behaviour_pairs(everyone, submissions=8) == []  # most of the class: a mistake made independently
