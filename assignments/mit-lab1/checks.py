@@ -35,6 +35,16 @@ def _describe_layers(ctx, model):
     return described
 
 
+def _made_and_built(ctx, target, called: str, var: str, flag: tuple[str, str]):
+    """`target(units)` made and built by one call on the grader's batch, recording whether it is a `flag[1]`."""
+    n = ctx.params.get("units", 3)
+    x = _x(ctx)
+    made = ctx.call(f"{called}({n})", target, n)
+    ctx.observed[flag[0]] = ctx.isa(made, flag[1])
+    ctx.call(f"{var}(x) (which builds it)", made, x)
+    return made, x
+
+
 def _weights(ctx, model):
     return ctx.elements("reading model.trainable_variables", model.trainable_variables)
 
@@ -42,11 +52,7 @@ def _weights(ctx, model):
 @probe(observes={"is_layer": Kind.FLAG, "weight_shapes": Kind.SHAPES, "output": Kind.ARRAY})
 def dense_layer(target, ctx):
     """OurDenseLayer(3) built on 2 inputs; W and b set by the grader; called on a batch."""
-    n = ctx.params.get("units", 3)
-    x = _x(ctx)
-    layer = ctx.call(f"OurDenseLayer({n})", target, n)
-    ctx.observed["is_layer"] = ctx.isa(layer, "Layer")
-    ctx.call("layer(x) (which builds it)", layer, x)
+    layer, x = _made_and_built(ctx, target, "OurDenseLayer", "layer", ("is_layer", "Layer"))
     weights = ctx.elements("reading layer.weights", layer.weights)
     ctx.observed["weight_shapes"] = [ctx.shape(w) for w in weights]
     _set_weights(weights, ctx)
@@ -69,11 +75,7 @@ def sequential(target, ctx):
                  "output_not_identity": Kind.ARRAY, "output_identity": Kind.ARRAY})
 def subclass(target, ctx):
     """A new subclassed model of 3 units: a Keras Model whose call is its layer, with grader-set weights."""
-    n = ctx.params.get("units", 3)
-    x = _x(ctx)
-    model = ctx.call(f"{ctx.params.get('name', 'SubclassModel')}({n})", target, n)
-    ctx.observed["is_model"] = ctx.isa(model, "Model")
-    ctx.call("model(x) (which builds it)", model, x)
+    model, x = _made_and_built(ctx, target, ctx.params.get("name", "SubclassModel"), "model", ("is_model", "Model"))
     ctx.observed["layers"] = _describe_layers(ctx, model)
     _set_weights(_weights(ctx, model), ctx)
     ctx.observed["output"] = ctx.attempt("model(x) with weights set by the grader", model, x)
