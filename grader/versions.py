@@ -13,8 +13,9 @@ import importlib.metadata
 from functools import cache
 
 
+@cache
 def imported_modules(source: str) -> frozenset[str]:
-    """The top-level modules a source imports (absolute imports, and the first argument of `*.kernel("name", ...)`)."""
+    """The top-level modules a source imports (read once per source per process) (absolute imports, and the first argument of `*.kernel("name", ...)`)."""
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
