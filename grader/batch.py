@@ -312,11 +312,10 @@ def finish_batch(reports: dict[str, Report], paths: list[Path], assignment: Assi
     if overrides:
         from .overrides import apply_overrides
 
-        for file_name, report in reports.items():
-            changed = apply_overrides(report.model_copy(deep=True), overrides, overrides_path)
-            if changed != report:
-                reports[file_name] = changed
-                write_atomic(out / by_file[file_name], changed.to_json() + "\n")
+        graded = reports
+        reports = {name: apply_overrides(report.model_copy(deep=True), overrides, overrides_path) for name, report in graded.items()}
+        for file_name in [name for name in reports if reports[name] != graded[name]]:  # written again only where a person changed it
+            write_atomic(out / by_file[file_name], reports[file_name].to_json() + "\n")
     if html_dir is not None:
         from .render import render_html
 
