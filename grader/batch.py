@@ -15,13 +15,11 @@ batch, when no next submission may come its way.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 from . import __version__, lifetime
 from .expected import reference_source
@@ -36,29 +34,8 @@ from .report import Report, SubmissionRef
 from .rubric import Assignment
 from .gradebook import Summary, summarise, write_gradebook
 from .similarity import Behaviour, CodeUnit, SimilarPair, behaviour_pairs, similar_pairs, write_csv
-
-
-def collect(paths: Iterable[Path]) -> list[Path]:
-    """The submissions: files as given, and every visible file inside a directory."""
-    found = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        else:
-            found.append(path)
-    return found
-
-
-def report_names(submissions: list[Path]) -> dict[Path, str]:
-    """A report file name per submission, named after it (`lab01.ipynb` → `lab01.json`)."""
-    names, used = {}, set()
-    for path in submissions:
-        name = f"{path.stem}.json"
-        if name in used:
-            name = f"{path.parent.name}__{path.stem}.json"
-        used.add(name)
-        names[path] = name
-    return names
+from .submissions import Shard, collect, report_names
+from .workers import Workers
 
 
 def file_digest(path: Path) -> str | None:
@@ -112,35 +89,6 @@ class Progress:
     finished: Callable[[str, dict], None] = lambda name, outcome: None
 
 
-@dataclass(frozen=True)
-class Shard:
-    """Part I of N of a batch (`--shard I/N`, for a job array): every N-th submission in the order of their report names.
-
-    The shards of one set of submissions cover each of them exactly once, whatever
-    machine or order they run in; a final `--merge` builds the gradebook from all.
-    """
-
-    index: int
-    count: int
-
-    @classmethod
-    def parse(cls, text: str) -> "Shard":
-        try:
-            index, count = (int(part) for part in text.split("/"))
-        except ValueError:
-            raise ValueError(f"--shard {text!r} is not I/N (e.g. 2/8)") from None
-        if not 1 <= index <= count:
-            raise ValueError(f"--shard {text}: I must be between 1 and N")
-        return cls(index, count)
-
-    def select(self, submissions: list[Path], names: dict[Path, str]) -> list[Path]:
-        ordered = sorted(submissions, key=lambda path: names[path])
-        return [path for k, path in enumerate(ordered) if k % self.count == self.index - 1]
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
-
-
 class MissingReports(Exception):
     """A merge found submissions without a current report."""
 
@@ -177,26 +125,19 @@ def worker_spec(assignment: Assignment, limits: dict) -> KernelSpec:
 
 
 def _local(jobs: list[tuple], workers: int, warm: bool, done: Callable[[tuple, dict], None],
-           spec: KernelSpec | None = None) -> None:
-    """On a local process pool; with `warm`, each worker starts a kernel of `spec` as soon as it is up."""
-    context = multiprocessing.get_context("spawn")
-    workers = min(workers, len(jobs))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=kernel_pool.worker_started,
-                               initargs=(os.getpid(), spec if warm else None))
+           spec: KernelSpec | None = None, started: Workers | None = None) -> None:
+    """On a local process pool: `started` (workers the command started before preparing, `grader.workers`), or
+    `workers` new ones. With `warm`, each worker starts a kernel of `spec` as soon as it can."""
+    crew = started or Workers(min(workers, len(jobs)))
+    crew.start_kernels(spec if warm else None)
     try:
-        futures = {pool.submit(grade_to_file, *job): job for job in _with_warmth(jobs, workers, warm)}
+        futures = {crew.pool.submit(grade_to_file, *job): job for job in _with_warmth(jobs, crew.count, warm)}
         for future in as_completed(futures):
             done(futures[future], future.result())
-    except BaseException:
-        # SIGTERM: each worker kills its kernels; SIGKILL what is left after the grace period. The executor has no
-        # public list of its processes; `_processes` (pid -> process) has been there since Python 3.2
-        lifetime.stop_workers(list(getattr(pool, "_processes", None) or {}))
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    # every report is written: what is left is kernels started ahead for submissions that went to the other
-    # worker. Stopped the way a stopped batch is (SIGKILL, no polite shutdown: ~0.1 s each, one after the other)
-    lifetime.stop_workers(list(getattr(pool, "_processes", None) or {}))
-    pool.shutdown(wait=True)
+    finally:
+        # stopped (SIGTERM): each worker kills its kernels; SIGKILL what is left after the grace period. Done: what is
+        # left is kernels started ahead for submissions that went to the other worker, stopped the same way
+        crew.stop()
 
 
 def _dask(jobs: list[tuple], scheduler, warm: bool, done: Callable[[tuple, dict], None]) -> None:
@@ -219,13 +160,15 @@ def _dask(jobs: list[tuple], scheduler, warm: bool, done: Callable[[tuple, dict]
 
 def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: int = 2, executor: str = "local",
               scheduler=None, limits: dict | None = None, progress: Progress | None = None,
-              warm: bool = True, shard: Shard | None = None, merge: bool = False) -> dict[str, Report]:
+              warm: bool = True, shard: Shard | None = None, merge: bool = False,
+              started: Workers | None = None) -> dict[str, Report]:
     """Grade every submission (of the shard) not already graded; return every report of the batch, keyed by file name.
 
     With `merge`, grade nothing: return the reports of all submissions, or raise
     `MissingReports` naming those without a current one. SIGTERM or SIGINT stop
     the batch (`lifetime.BatchStopped`, saying what is left); `lifetime.OutLocked`
-    when another batch is writing to `out`.
+    when another batch is writing to `out`. `started`: local workers already
+    up (`grader.workers`), which the batch uses and stops.
     """
     progress = progress or Progress()
     out.mkdir(parents=True, exist_ok=True)
@@ -259,7 +202,7 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
                     if executor == "dask":
                         _dask(jobs, scheduler, warm, finished)
                     else:
-                        _local(jobs, workers, warm, finished, worker_spec(assignment, job_limits))
+                        _local(jobs, workers, warm, finished, worker_spec(assignment, job_limits), started)
             except lifetime.BatchStopped as stopped:
                 stopped.left = [path.name for path in todo if current_report(out / names[path], path, assignment) is None]
                 raise

@@ -217,12 +217,8 @@ def _bar(text: str | None):
 
 def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entries, overrides_path, html_dir=None, warm=True,
            place=None) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    from .batch import Progress as BatchProgress
-    from .batch import Shard, finish_batch, run_batch
-    from .cli_cluster import CLUSTERS, BatchPlace, cluster_for
-    from .loader import load_assignment
+    from .cli_cluster import CLUSTERS, BatchPlace
+    from .submissions import Shard
 
     place = place or BatchPlace()
     if out is None and len(paths) == 1:
@@ -242,6 +238,40 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"{missing[0]}: no such file or directory")
+    with _early_workers(paths, out, workers, executor, place, shard) as crew:
+        _run_batch(paths, assignment_id, out, workers, executor, scheduler, limits, entries, overrides_path, html_dir, warm,
+                   place, shard, crew)
+
+
+def _early_workers(paths: list[Path], out: Path, workers: int, executor: str, place, shard):
+    """Local workers started now, before the grader is imported and the batch prepared (`grader.workers`), when
+    some submission has no report yet (a re-run that finds every report current starts none)."""
+    from contextlib import nullcontext
+
+    from .submissions import collect, report_names
+
+    if executor != "local" or place.merge:
+        return nullcontext()
+    submissions = collect(paths)
+    names = report_names(submissions)
+    mine = shard.select(submissions, names) if shard else submissions
+    todo = [path for path in mine if not (out / names[path]).is_file()]
+    if not todo:
+        return nullcontext()
+    from .workers import Workers
+
+    return Workers(min(workers, len(todo)))
+
+
+def _run_batch(paths, assignment_id, out, workers, executor, scheduler, limits, entries, overrides_path, html_dir, warm,
+               place, shard, crew) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .batch import Progress as BatchProgress
+    from .batch import finish_batch, run_batch
+    from .cli_cluster import cluster_for
+    from .loader import load_assignment
+
     assignment_rubric = load_assignment(assignment_id)
     console = Console(stderr=True)
     live = console.is_terminal
@@ -267,7 +297,7 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
         on_cluster = cluster is not None
         reports = run_batch(paths, assignment_rubric, out, workers=workers, executor="dask" if on_cluster else executor,
                             scheduler=cluster if on_cluster else scheduler, limits=limits, progress=BatchProgress(started, finished), warm=warm,
-                            shard=shard, merge=place.merge)
+                            shard=shard, merge=place.merge, started=crew)
     if shard is not None:  # the gradebook and similarity need every shard: `--merge` builds them
         typer.echo(f"shard {shard}: {len(reports)} reports current in {out}; when every shard is done: "
                    f"grade {' '.join(map(str, paths))} -a {assignment_id} --out {out} --merge")

@@ -87,10 +87,18 @@ class stop_on_signals:
             signal.signal(signum, before)
         if exc_type is not None and issubclass(exc_type, BatchStopped):
             # the workers were stopped by their runner; this kills what else this process started and still runs
-            # (the reference's answers, computed before the workers start, when the signal came meanwhile)
-            me = os.getpid()
-            processes.kill_all({pid: s for pid, s in processes.descendants(me).items() if pid != me}, wait=1.0)
+            # (the reference's answers, computed before the workers start, when the signal came meanwhile). Not
+            # multiprocessing's resource tracker: this process's queues and locks still unregister with it as they go
+            spared = {os.getpid(), _resource_tracker_pid()}
+            processes.kill_all({pid: s for pid, s in processes.descendants(os.getpid()).items() if pid not in spared}, wait=1.0)
         return False
+
+
+def _resource_tracker_pid() -> int | None:
+    """The pid of multiprocessing's resource tracker, if this process started one (`_pid`: there since Python 3.8)."""
+    from multiprocessing import resource_tracker
+
+    return getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
 
 
 def stop_workers(workers: list[int], grace: float = GRACE_S) -> None:
