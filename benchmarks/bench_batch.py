@@ -93,8 +93,8 @@ def timed_batch(command: list[str]) -> tuple[float, int, str]:
     sampler = threading.Thread(target=sample)
     sampler.start()
     out, _ = proc.communicate()
+    seconds = time.perf_counter() - start  # the batch's own time: not the sampler's last sleep after it ended
     sampler.join()
-    seconds = time.perf_counter() - start
     line = next((l for l in out.splitlines() if l.startswith("kernels started ahead")), "")
     return seconds, peak[0], line
 
