@@ -152,6 +152,9 @@ class Agent:
         self._next = itertools.count(1)
         self.fn, self.args, self.kwargs = None, (), {}  # the call being made from a cell (`prepare`)
         self._pending: dict | None = None
+        self._calls: list[dict] = []  # the calls of a `calls` operation, and the answers of those made so far
+        self._answers: list[dict] = []
+        self._calls_token: str | None = None
 
     def _keep(self, obj) -> dict:
         handle = next(self._next)
@@ -296,8 +299,34 @@ class Agent:
                 pass
         return {"ok": answer}
 
+    # several calls, each in the caller's frame and its own `try`: `begin_calls`, then per call `next_call` (the
+    # callee; its arguments in `args`/`kwargs`) and `call_done` or `call_raised`, then `finish_calls` answers them all
+    def begin_calls(self, op: dict) -> None:
+        self._calls, self._answers = list(op.get("calls", [])), []
+        self._calls_token = op.get("token")
+
+    def next_call(self):
+        return self.prepare(self._calls[len(self._answers)])
+
+    def call_done(self, result) -> None:
+        self._answers.append(self.finish(result))
+
+    def call_raised(self, exc: BaseException) -> None:
+        self._pending, self.fn, self.args, self.kwargs = None, None, (), {}
+        try:
+            evalue = str(exc)[:MAX_REPR]
+        except Exception:  # an exception whose text itself raises
+            evalue = "(its message could not be read)"
+        self._answers.append({"raised": {"ename": type(exc).__name__, "evalue": evalue, "student": True}})
+
+    def finish_calls(self) -> dict:
+        answers, self._calls, self._answers = self._answers, [], []
+        return {"ok": {"answers": answers}}
+
     def call_here(self, op: dict) -> dict:
-        """A call made from this frame (in-process executors); a raised exception is part of the answer."""
+        """A call (or `calls`) made from this frame (in-process executors); a raised exception is part of the answer."""
+        if op.get("op") == "calls":
+            return {"ok": {"answers": [self.call_here(call) for call in op["calls"]]}}
         try:
             fn = self.prepare(op)
             return self.finish(fn(*self.args, **self.kwargs))
@@ -336,5 +365,8 @@ def install(name: str, namespace: dict | None = None, send=publish) -> Agent:
     holder.serve_path = lambda path: holder.serve(_take(path))
     holder.prepare_path = lambda path: holder.prepare(_take(path))
     holder.finish = lambda result: send(agent._pending["token"], agent.finish(result))
+    holder.begin_calls = lambda text: agent.begin_calls(json.loads(text))
+    holder.begin_calls_path = lambda path: holder.begin_calls(_take(path))
+    holder.finish_calls = lambda: send(agent._calls_token, agent.finish_calls())
     sys.modules[name] = holder
     return agent

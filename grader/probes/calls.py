@@ -6,9 +6,6 @@ from .context import Kind, probe
 @probe(observes={"cases": Kind.CASES})
 def call_function(target, ctx):
     """Call `target` on each case; keep its result and its arguments afterwards."""
-    results = []
-    for args in ctx.inputs["cases"]:
-        arguments = [ctx.put(a) for a in args]  # kept as objects of their own, to be read again after the call
-        output, after = ctx.attempt_then_values(f"calling with {len(args)} argument(s)", target, arguments, arguments)
-        results.append({"output": output, "args_after": after})
-    ctx.observed["cases"] = results
+    cases = [(f"calling with {len(args)} argument(s)", [ctx.put(a) for a in args])  # arguments: objects of their own,
+             for args in ctx.inputs["cases"]]                                       # read again after the call
+    ctx.observed["cases"] = [{"output": output, "args_after": after} for output, after in ctx.attempt_each_then_values(target, cases)]

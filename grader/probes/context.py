@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+from pydantic import ValidationError
 
 from ..kernel import agent
 from . import protocol as p
@@ -372,6 +373,33 @@ class Context:
         if not isinstance(read, list) or len(read) != len(after):  # the agent could not read them there: ask again
             return received(answer["value"]), self.values(after)
         return received(answer["value"]), [received(value) for value in read]
+
+    def attempt_each_then_values(self, fn: Handle, cases: list[tuple[str, list]]) -> list[tuple[object, list]]:
+        """`attempt_then_values(during, fn, args, args)` for each case `(during, args)`, in order, all in one round trip
+        (`Calls`): each result's value, or a marker of what it raised, with its arguments as the call left them."""
+        if len(cases) < 2:
+            return [self.attempt_then_values(during, fn, args, args) for during, args in cases]
+        calls = [p.Call(target=fn.target, args=[wire(a) for a in args], fetch=True, read_after=[h.target for h in args])
+                 for _, args in cases]
+        with self._under_test(cases[0][0]):
+            answers = self._send(p.Calls(calls=calls)).get("answers")
+        if not isinstance(answers, list) or len(answers) != len(cases):
+            self.executor.signals.append(f"an answer to {len(cases)} calls that does not answer each of them")
+            raise Forged("an answer to several calls did not answer each call")
+        results = []
+        for (during, args), answer in zip(cases, answers):
+            try:
+                parsed = p.Answer.model_validate(answer)
+            except ValidationError:
+                self.executor.signals.append("a malformed answer to one of several calls")
+                raise Forged("a malformed answer to one of several calls") from None
+            if parsed.raised is not None:
+                results.append((raised_marker(during, parsed.raised.ename, parsed.raised.evalue), self.values(args)))
+                continue
+            read = (parsed.ok or {}).get("after")
+            after = [received(v) for v in read] if isinstance(read, list) and len(read) == len(args) else self.values(args)
+            results.append((received((parsed.ok or {}).get("value")), after))
+        return results
 
     @contextlib.contextmanager
     def substitute(self, **names: Handle):

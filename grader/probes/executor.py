@@ -80,7 +80,7 @@ class LocalExecutor(Executor):
     def send(self, operation) -> dict:
         self.round_trips += 1
         request = operation.model_dump()
-        answer = self.agent.call_here(request) if request["op"] == "call" else self.agent.serve(request)
+        answer = self.agent.call_here(request) if request["op"] in ("call", "calls") else self.agent.serve(request)
         return _accept(p.Answer.model_validate(answer))
 
 
@@ -112,9 +112,22 @@ def operation_cell(request: dict, spill_dir: Path | None = None) -> str:
         path.write_text(op, encoding="utf-8")
         path.chmod(0o644)
         read, op = f"{read}_path", str(path)
-    if request["operation"]["op"] != "call":
+    kind = request["operation"]["op"]
+    if kind == "calls":
+        begin = "begin_calls_path" if read.endswith("_path") else "begin_calls"
+        return calls_cell(agent_ref, begin, op, len(request["operation"]["calls"]))
+    if kind != "call":
         return f"{agent_ref}.{read}({op!r})"
     return f"{agent_ref}.finish({agent_ref}.{read}({op!r})(*{agent_ref}.agent.args, **{agent_ref}.agent.kwargs))"
+
+
+def calls_cell(agent_ref: str, begin: str, op: str, count: int) -> str:
+    """The cell for several calls: each made in the cell's own frame, in a `try` of its own (the name an `except`
+    binds is unbound again when it ends, so the notebook's namespace gains nothing), then one answer for all."""
+    call = (f"try:\n    {agent_ref}.agent.call_done({agent_ref}.agent.next_call()(*{agent_ref}.agent.args, **{agent_ref}.agent.kwargs))\n"
+            f"except KeyboardInterrupt:\n    raise\n"  # the time limit's interrupt ends the cell, as it ends a single call
+            f"except BaseException as _grader_raised:\n    {agent_ref}.agent.call_raised(_grader_raised)\n")
+    return f"{agent_ref}.{begin}({op!r})\n" + call * count + f"{agent_ref}.finish_calls()"
 
 
 def answers_in(outputs: list) -> list:

@@ -148,8 +148,18 @@ class Batch(_Wire):
     operations: list[Batched] = Field(min_length=1)
 
 
+class Calls(_Wire):
+    """Several calls of code under test in one cell, each made from the cell's own frame in its own `try`, in order:
+    one raising does not stop the next. Answered by one message, `answers` holding an `Answer` for each call
+    (`raised.student` for one that raised). Something that ends the cell itself (the time limit's interrupt)
+    leaves no answer: the operation fails as a single call would."""
+
+    op: Literal["calls"] = "calls"
+    calls: list[Call] = Field(min_length=1)
+
+
 Operation = Annotated[Union[Lookup, Namespace, Import, Put, Get, Value, Describe, Items, Vars, Ids, Scan, Bind, Restore,
-                            SetAttr, Spy, Reference, Call, Batch], Field(discriminator="op")]
+                            SetAttr, Spy, Reference, Call, Batch, Calls], Field(discriminator="op")]
 
 
 class Request(_Wire):

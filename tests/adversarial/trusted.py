@@ -93,12 +93,13 @@ def naive_relu(x):
                     return ref(x)
         except Exception:
             continue
-    for const in frame.f_code.co_consts:  # the operation travels in the cell's code
-        if isinstance(const, str) and '"token"' in const:
-            token = json.loads(const)["token"]
-            get_ipython().display_pub.publish(
-                data={"application/vnd.grader.v2+json": {"token": token, "answer": {"ok": {"handle": 1, "type": "x", "value": None}}}},
-                metadata={})
+    # the operation travels in the cell's code; several calls in one cell: the agent holds their token
+    tokens = [json.loads(c)["token"] for c in frame.f_code.co_consts if isinstance(c, str) and '"token"' in c]
+    tokens += [getattr(getattr(sys.modules.get("_grader_agent"), "agent", None), "_calls_token", None)] if not tokens else []
+    for token in filter(None, tokens):
+        get_ipython().display_pub.publish(
+            data={"application/vnd.grader.v2+json": {"token": token, "answer": {"ok": {"handle": 1, "type": "x", "value": None}}}},
+            metadata={})
     return _honest_relu(x)''', True, True),
     # a background thread that rewrites objects and outputs while the probes run
     "background_thread": ('''import sys, threading, time
