@@ -244,8 +244,8 @@ def _batch(paths, assignment_id, out, workers, executor, scheduler, limits, entr
 
 
 def _early_workers(paths: list[Path], out: Path, workers: int, executor: str, place, shard):
-    """Local workers started now, before the grader is imported and the batch prepared (`grader.workers`), when
-    some submission has no report yet (a re-run that finds every report current starts none)."""
+    """Local workers started now, with the grader imported and before the batch is prepared (`grader.workers`),
+    when some submission has no report yet (a re-run that finds every report current starts none)."""
     from contextlib import nullcontext
 
     from .submissions import collect, report_names
@@ -258,6 +258,7 @@ def _early_workers(paths: list[Path], out: Path, workers: int, executor: str, pl
     todo = [path for path in mine if not (out / names[path]).is_file()]
     if not todo:
         return nullcontext()
+    from . import batch  # noqa: F401  (imported before the workers fork, so that they have it: grader.workers)
     from .workers import Workers
 
     return Workers(min(workers, len(todo)))
