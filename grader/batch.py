@@ -34,7 +34,7 @@ from .report import Report, SubmissionRef
 from .rubric import Assignment
 from .gradebook import Summary, summarise, write_gradebook
 from .similarity import Behaviour, CodeUnit, SimilarPair, behaviour_pairs, similar_pairs, write_csv
-from .submissions import Shard, collect, report_names
+from .submissions import Shard, collect, report_names, submission_keys
 from .workers import Workers
 
 
@@ -162,7 +162,8 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
               scheduler=None, limits: dict | None = None, progress: Progress | None = None,
               warm: bool = True, shard: Shard | None = None, merge: bool = False,
               started: Workers | None = None) -> dict[str, Report]:
-    """Grade every submission (of the shard) not already graded; return every report of the batch, keyed by file name.
+    """Grade every submission (of the shard) not already graded; return every report of the batch, keyed by file name
+    (`folder/file` for a second file of the same name: `submissions.submission_keys`).
 
     With `merge`, grade nothing: return the reports of all submissions, or raise
     `MissingReports` naming those without a current one. SIGTERM or SIGINT stop
@@ -173,7 +174,7 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
     progress = progress or Progress()
     out.mkdir(parents=True, exist_ok=True)
     submissions = collect(paths)
-    names = report_names(submissions)
+    names, keys = report_names(submissions), submission_keys(submissions)
     mine = shard.select(submissions, names) if shard else submissions
     with lifetime.OutLock(out, shared=shard is not None, part=str(shard) if shard else None):
         current = {path: current_report(out / names[path], path, assignment) for path in mine}
@@ -184,7 +185,7 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
                 raise MissingReports(f"{out}: {len(missing)} of {len(mine)} submissions have no current report ({shown}); "
                                      f"grade them (their --shard) first")
             progress.started(0, len(mine))
-            return {path.name: current[path] for path in mine}
+            return {keys[path]: current[path] for path in mine}
         # the batch's output and every submission's directory are hidden from each kernel
         job_limits = {**(limits or {}), "hidden": [str(out.resolve()), *{str(p.resolve().parent) for p in submissions}]}
         todo = [path for path in mine if current[path] is None]
@@ -206,7 +207,7 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
             except lifetime.BatchStopped as stopped:
                 stopped.left = [path.name for path in todo if current_report(out / names[path], path, assignment) is None]
                 raise
-        return {path.name: current[path] or Report.model_validate_json((out / names[path]).read_text(encoding="utf-8"))
+        return {keys[path]: current[path] or Report.model_validate_json((out / names[path]).read_text(encoding="utf-8"))
                 for path in mine}
 
 
@@ -250,8 +251,9 @@ def finish_batch(reports: dict[str, Report], paths: list[Path], assignment: Assi
     reports read back from disk; a report a person's score changes is written
     again, with that score.
     """
-    names = report_names(collect(paths))
-    by_file = {path.name: name for path, name in names.items()}
+    submissions = collect(paths)
+    names, keys = report_names(submissions), submission_keys(submissions)
+    by_file = {keys[path]: name for path, name in names.items()}
     if overrides:
         from .overrides import apply_overrides
 

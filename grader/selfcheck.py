@@ -31,14 +31,18 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .checks import KINDS, Evidence
 from .judging import judge_item
 from .notebook import NotebookRejected, defining_cells, load
 from .probes.executor import LocalExecutor
 from .probes.registry import run_request
-from .report import Cells, ItemResult, Report, SubmissionRef
+from .report import Cells, ItemResult
 from .loader import assignment_ids, load_assignment
+
+if TYPE_CHECKING:
+    import nbformat
 from .rubric import Assignment, Item, RubricError, UnknownAssignment
 from .visibility import needs_reference_code
 from .bundle import BundledAnswers, hidden_checks_of
@@ -239,23 +243,28 @@ def not_previewable(item: Item) -> str | None:
     return None
 
 
-def _undefined(item: Item, notebook: Path | None) -> str:
+def _undefined(item: Item, saved: nbformat.NotebookNode | None) -> str:
     name = item.names[0]
     also = f" (or {', '.join(f'`{n}`' for n in item.names[1:])})" if len(item.names) > 1 else ""
-    if notebook is not None:
-        try:
-            nb = load(notebook).nb
-        except NotebookRejected:
-            nb = None
-        if nb is not None:
-            defined = defining_cells(nb)
-            cell = next((defined[n] for n in item.names if n in defined), None)
-            if cell is not None:
-                first = nb.cells[cell].source.strip().splitlines()[0][:80]
-                return (f"No `{name}`{also} is defined in this kernel yet. Cell {cell} of the saved notebook (`{first}`) "
-                        f"should define it: run it, then check again.")
-            return f"No `{name}`{also} is defined in this kernel yet, and no cell of the saved notebook defines it: the item asks for it ({item.title})."
+    if saved is not None:
+        defined = defining_cells(saved)
+        cell = next((defined[n] for n in item.names if n in defined), None)
+        if cell is not None:
+            first = saved.cells[cell].source.strip().splitlines()[0][:80]
+            return (f"No `{name}`{also} is defined in this kernel yet. Cell {cell} of the saved notebook (`{first}`) "
+                    f"should define it: run it, then check again.")
+        return f"No `{name}`{also} is defined in this kernel yet, and no cell of the saved notebook defines it: the item asks for it ({item.title})."
     return f"No `{name}`{also} is defined in this kernel yet: no cell has defined it yet ({item.title})."
+
+
+def _saved(notebook: Path | None) -> nbformat.NotebookNode | None:
+    """The saved notebook, read once per check (None: there is none, or it is not a notebook)."""
+    if notebook is None:
+        return None
+    try:
+        return load(notebook).nb
+    except NotebookRejected:
+        return None
 
 
 @contextlib.contextmanager
@@ -272,27 +281,27 @@ def _quiet_and_same_randomness():
             np.random.set_state(np_state)
 
 
-def check_item(item: Item, assignment: Assignment, namespace: dict, notebook: Path | None = None) -> SelfCheck:
-    """One item, checked on the live `namespace`: its probe request, its judgement, as in a full grade."""
+def check_item(item: Item, assignment: Assignment, namespace: dict, saved: nbformat.NotebookNode | None = None) -> SelfCheck:
+    """One item, checked on the live `namespace`: its probe request, its judgement, as in a full grade.
+
+    `saved` is the notebook as last saved, if there is one (where the item's cell is)."""
     started = time.perf_counter()
     base = dict(item=item.id, title=item.title, max_score=item.points, assignment=assignment.id)
     why = not_previewable(item)
     if why:
         return SelfCheck(status="not checked", score=0.0, feedback=why, previewed=Previewed.NOT_PREVIEWABLE, **base)
     if not any(name in namespace for name in item.names):
-        return SelfCheck(status="missing", score=0.0, feedback=_undefined(item, notebook), seconds=time.perf_counter() - started, **base)
+        return SelfCheck(status="missing", score=0.0, feedback=_undefined(item, saved), seconds=time.perf_counter() - started, **base)
     probes = {item.id: KINDS[item.kind].probes(item, assignment, [])}
     expected = ANSWERS.for_item(assignment, item)
-    nb, found_cell = None, None
-    if notebook is not None:
-        try:
-            nb = load(notebook).nb
-            defined = defining_cells(nb)
-            found_cell = next((defined[n] for n in item.names if n in defined), None)
-        except NotebookRejected:
-            nb = None
-    if nb is None:
-        import nbformat
+    found_cell = None
+    if saved is not None:
+        defined = defining_cells(saved)
+        found_cell = next((defined[n] for n in item.names if n in defined), None)
+    if saved is not None:
+        nb = saved
+    else:
+        import nbformat  # only here: `%check` in a kernel imports little
 
         nb = nbformat.v4.new_notebook()
     responses = {}
@@ -303,7 +312,7 @@ def check_item(item: Item, assignment: Assignment, namespace: dict, notebook: Pa
     evidence = Evidence(nb=nb, cells=Cells(), responses=responses, expected=expected, found_cell=found_cell,
                         hidden_checks=None if hidden is None else hidden.get(item.id, 0))
     judged = judge_item(item, evidence)
-    cells = [c.source for c in nb.cells] if notebook is not None else None
+    cells = [c.source for c in saved.cells] if saved is not None else None
     return SelfCheck(status=judged.status, score=judged.score, feedback=judged.feedback, result=judged,
                      seconds=time.perf_counter() - started, cells=cells, **base)
 
@@ -327,7 +336,8 @@ def check(*items: str, assignment: str | None = None, namespace: dict | None = N
     else:
         picked = [item for item in chosen.items if any(n in namespace for n in item.names)]
     ANSWERS.fetch(chosen, [item for item in picked if any(n in namespace for n in item.names)])  # one reference run
-    results = [check_item(item, chosen, namespace, path) for item in picked]
+    saved = _saved(path)
+    results = [check_item(item, chosen, namespace, saved) for item in picked]
     return results[0] if len(items) == 1 else SelfChecks(results)
 
 

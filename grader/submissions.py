@@ -22,6 +22,17 @@ def collect(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+def submission_keys(submissions: list[Path]) -> dict[Path, str]:
+    """How the gradebook and similarity name each submission: its file name, or `folder/file` for a second of the
+    same name in another folder (whose report is `folder__stem.json`, `report_names`)."""
+    keys, used = {}, set()
+    for path in submissions:
+        key = path.name if path.name not in used else f"{path.parent.name}/{path.name}"
+        used.add(key)
+        keys[path] = key
+    return keys
+
+
 def report_names(submissions: list[Path]) -> dict[Path, str]:
     """A report file name per submission, named after it (`lab01.ipynb` → `lab01.json`)."""
     names, used = {}, set()

@@ -26,7 +26,7 @@ def _started(parent: int, specs) -> None:
     """A worker's initializer: the kernel pool's, given the queue its spec comes by (imported here, in the worker)."""
     from .kernel import pool
 
-    pool.worker_started(parent, specs=specs)
+    pool.worker_started(parent, specs)
 
 
 def _ready() -> int:

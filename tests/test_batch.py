@@ -100,3 +100,20 @@ def test_dask_executor_gives_the_same_gradebook(tmp_path):
     assert remote.returncode == 0, remote.stderr[-2000:]
     assert re.search(r"kernels started ahead of use: [1-9] of 7", remote.stdout)
     assert (tmp_path / "local" / "grades.csv").read_text() == (tmp_path / "dask" / "grades.csv").read_text()
+
+
+def test_two_submissions_of_the_same_name_in_two_folders_both_count(tmp_path):
+    from numpy_batch import numpy_notebook
+    import nbformat
+
+    for folder, defect in (("a", None), ("b", "add_overwrites")):
+        (tmp_path / folder).mkdir()
+        nbformat.write(numpy_notebook(defect), tmp_path / folder / "lab.ipynb")
+    out = tmp_path / "out"
+    proc = subprocess.run([*GRADE, str(tmp_path / "a"), str(tmp_path / "b"), "-a", "dlwp-ch2", "--out", str(out), "--workers", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in out.glob("*.json")) == ["b__lab.json", "lab.json"]
+    got = rows(out)
+    assert set(got) == {"lab.ipynb", "b/lab.ipynb"}
+    assert got["lab.ipynb"]["naive_add"] != got["b/lab.ipynb"]["naive_add"]  # each row is its own submission's

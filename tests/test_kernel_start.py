@@ -19,3 +19,4 @@ def test_distributions_by_name_are_those_the_full_scan_finds():
     scan = importlib.metadata.packages_distributions()
     assert versions.distributions_of([source]) == {d for m in versions.imported_modules(source) for d in scan.get(m, [])}
     assert versions.distributions_of(["import math, sys, typing\nfrom __future__ import annotations"]) == set()
+

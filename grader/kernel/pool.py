@@ -183,20 +183,15 @@ def shared() -> KernelPool:
         return _shared
 
 
-def worker_started(parent: int, spec: KernelSpec | None = None, specs=None) -> None:
-    """A local batch worker's initializer: it stops with the main process (`lifetime.worker_started`), and a
-    kernel of the batch's `spec` starts at once. This module imports no more than a kernel needs, so the
-    kernel is on its way before the worker has imported the rest of the grader.
-
-    Given `specs` (a queue: `grader.workers`), the worker was started before the batch was prepared: it
-    tries the sandbox (the kernels' isolation) meanwhile, then takes its spec from the queue (None: no kernel).
-    """
+def worker_started(parent: int, specs) -> None:
+    """A local batch worker's initializer (`grader.workers`): it stops with the main process
+    (`lifetime.worker_started`), tries the sandbox (the kernels' isolation) while the main process prepares the
+    batch, then takes the kernels' spec from the queue `specs` and starts a kernel of it at once (None: none)."""
     lifetime.worker_started(parent)
-    if specs is not None:
-        from . import sandbox
+    from . import sandbox
 
-        sandbox.available()
-        spec = specs.get()
+    sandbox.available()
+    spec = specs.get()
     if spec is not None:
         shared().prime(spec)
 
