@@ -134,9 +134,14 @@ def _local(jobs: list[tuple], workers: int, warm: bool, done: Callable[[tuple, d
         futures = {crew.pool.submit(grade_to_file, *job): job for job in _with_warmth(jobs, crew.count, warm)}
         for future in as_completed(futures):
             done(futures[future], future.result())
-    finally:
-        # stopped (SIGTERM): each worker kills its kernels; SIGKILL what is left after the grace period. Done: what is
-        # left is kernels started ahead for submissions that went to the other worker, stopped the same way
+    except BaseException:
+        crew.stop()  # stopped (SIGTERM): each worker kills its kernels; SIGKILL what is left after the grace period
+        raise
+    # done: what is left is kernels started ahead for submissions that went to the other worker. Workers the
+    # caller started exit while it writes the gradebook (it stops them, waiting, when it is done); ours, now
+    if started is not None:
+        crew.let_go()
+    else:
         crew.stop()
 
 

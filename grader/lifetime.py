@@ -101,8 +101,8 @@ def _resource_tracker_pid() -> int | None:
     return getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
 
 
-def stop_workers(workers: list[int], grace: float = GRACE_S) -> None:
-    """SIGTERM the worker processes (each kills its kernels and exits), then SIGKILL whatever is left below them."""
+def signal_workers(workers: list[int]) -> processes.Tracked:
+    """SIGTERM the worker processes (each kills its kernels and exits); what ran below them, for `reap_workers`."""
     me = os.getpid()
     tree: processes.Tracked = {}
     for pid in workers:
@@ -113,6 +113,11 @@ def stop_workers(workers: list[int], grace: float = GRACE_S) -> None:
             os.kill(pid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
             pass
+    return tree
+
+
+def reap_workers(workers: list[int], tree: processes.Tracked, grace: float = GRACE_S) -> None:
+    """Give signalled workers `grace` seconds to exit, then SIGKILL whatever is left below them."""
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(processes.alive(pid, tree.get(pid)) for pid in workers if pid in tree):
         time.sleep(0.05)
@@ -120,6 +125,11 @@ def stop_workers(workers: list[int], grace: float = GRACE_S) -> None:
         if processes.alive(pid, tree.get(pid)):
             tree.update(processes.descendants(pid))
     processes.kill_all(tree)
+
+
+def stop_workers(workers: list[int], grace: float = GRACE_S) -> None:
+    """SIGTERM the worker processes (each kills its kernels and exits), then SIGKILL whatever is left below them."""
+    reap_workers(workers, signal_workers(workers), grace)
 
 
 # --- in each worker process ----------------------------------------------------------------------

@@ -50,6 +50,7 @@ class Workers:
         self.count = max(1, count)
         self._specs = context.SimpleQueue()
         self._sent = False
+        self._signalled: dict | None = None  # the process tree when the workers were told to stop (`let_go`)
         self.pool = ProcessPoolExecutor(max_workers=self.count, mp_context=context, initializer=_started,
                                         initargs=(os.getpid(), self._specs))
         # the pool starts a process per task while none is idle: one task each starts them all now
@@ -66,10 +67,16 @@ class Workers:
         """The worker processes (the executor has no public list; `_processes`, pid -> process, is there since 3.2)."""
         return list(getattr(self.pool, "_processes", None) or {})
 
+    def let_go(self) -> None:
+        """Tell every worker to stop (SIGTERM) and return: the batch's gradebook is written while they exit; `stop` waits."""
+        if self._signalled is None:
+            self.start_kernels(None)  # a worker still waiting for its spec gets on, and stops
+            self._signalled = lifetime.signal_workers(self.pids())
+
     def stop(self) -> None:
         """Stop every worker and what runs below it (SIGTERM, then SIGKILL after the grace period)."""
-        self.start_kernels(None)  # a worker still waiting for its spec gets on, and stops
-        lifetime.stop_workers(self.pids())
+        self.let_go()
+        lifetime.reap_workers(self.pids(), self._signalled)
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> "Workers":
