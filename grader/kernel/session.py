@@ -359,12 +359,16 @@ class KernelSession:
                 await self.stop()
                 raise
         self.ready_at = time.monotonic()
+        self._unwatch()  # a ready kernel runs nothing until it is given its notebook (a pool's may wait a while)
 
-    async def _shut_down(self, km) -> None:
-        """Stop the kernel `km`, its client, its process group and every process it was seen to start."""
+    def _unwatch(self) -> None:
         if self._monitor is not None:
             self._monitor.cancel()
             self._monitor = None
+
+    async def _shut_down(self, km) -> None:
+        """Stop the kernel `km`, its client, its process group and every process it was seen to start."""
+        self._unwatch()
         if self.pid:
             self.tracked.update(processes.descendants(self.pid))  # last look before the kernel goes
         pgid = getattr(getattr(km, "provisioner", None), "pgid", None)
@@ -426,6 +430,8 @@ class KernelSession:
                     result.dead, result.isolation = True, self.isolation
                     result.cells = [CellRecord(i, CellStatus.NOT_RUN) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
                     return result
+            if self.pid:  # watched again from its first cell: its processes, its memory
+                self._monitor = asyncio.ensure_future(self._watch(self.pid))
             result.kernel_warm = self.started_at < asked
             result.kernel_wait_s = max(0.0, self.ready_at - asked)
             result.kernel_pid, result.isolation = self.pid, self.isolation
