@@ -445,17 +445,21 @@ class KernelSession:
             result.memory_exceeded = self.memory_exceeded
         return result
 
+    def _measure(self, pid: int) -> bool:
+        """Track the processes the kernel has started and their memory; past the memory limit, stop them all (True)."""
+        tree = processes.descendants(pid)
+        self.tracked.update(tree)
+        used = processes.resident_bytes(tree)
+        self.peak_memory = max(self.peak_memory, used)
+        if self.limits.memory_bytes and used > self.limits.memory_bytes:
+            self.memory_exceeded = True
+            processes.kill_all(tree)
+            return True
+        return False
+
     async def _watch(self, pid: int) -> None:
-        """Track every process the kernel starts; stop them all past the memory limit."""
-        while True:
-            tree = processes.descendants(pid)
-            self.tracked.update(tree)
-            used = processes.resident_bytes(tree)
-            self.peak_memory = max(self.peak_memory, used)
-            if self.limits.memory_bytes and used > self.limits.memory_bytes:
-                self.memory_exceeded = True
-                processes.kill_all(tree)
-                return
+        """Track every process the kernel starts; stop them all past the memory limit (five times a second)."""
+        while not self._measure(pid):
             await asyncio.sleep(0.2)
 
     async def _run_cells(self, result: RunResult, captures: dict[int, list[ProbeCall]]) -> None:
@@ -474,7 +478,9 @@ class KernelSession:
             began = time.monotonic()
             try:
                 reply = await self._execute(cell, index, min(self.limits.cell_timeout, remaining))
-                if self.memory_exceeded:  # the watch stopped the kernel during this cell, whatever reply came back
+                # the watch stopped the kernel during this cell, whatever reply came back; or it had not looked since
+                # the cell went over (a loaded machine): measured at each cell's end too, so the next cell is not blamed
+                if self.memory_exceeded or (self.pid and self._measure(self.pid)):
                     raise DeadKernelError("stopped at its memory limit")
             except DeadKernelError:
                 result.kernel_died_at, result.dead = index, True
