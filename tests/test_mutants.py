@@ -491,6 +491,28 @@ def test_a_weak_rubric_shows_its_survivor_and_the_strengthened_one_kills_it(muta
 
 
 @pytest.mark.kernel
+def test_free_code_is_counted_not_graded_and_declaring_it_regrades_nothing(mutant_runs):
+    _, _, _, strong_json, _, root = mutant_runs
+    rubric = root / "mini-relu" / "rubric.toml"
+    text = rubric.read_text()
+    rubric.write_text(text + FREE.replace("why =", 'operators = ["constant"]\nwhy ='))
+    try:
+        run = _validate(root, root / "free.json", {**os.environ, "GRADER_ASSIGNMENTS_DIR": str(root)})
+    finally:
+        rubric.write_text(text)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    result = json.loads((root / "free.json").read_text())
+    constants = {m["id"] for m in strong_json["mutants"] if m["operator"] == "constant"}  # max(x[i], 1) and max(x[i], -1)
+    assert len(constants) == 2 and result["items"]["naive_relu"]["free"] == 2
+    assert {m["id"] for m in result["free"][0]["mutants"]} == constants and not constants & {m["id"] for m in result["mutants"]}
+    assert len(result["mutants"]) == len(strong_json["mutants"]) - 2
+    # the grading content is the strong rubric's: its reports are current, nothing is graded again
+    assert "mini-relu: 0 notebooks to grade" in run.stderr and "notebooks to grade, 0 already graded" not in run.stderr
+    assert "free: naive_relu, 2 mutants in `max(x[i], 0)` (constant), not graded: the sheet lets" in run.stdout
+    assert "Left free by the rubric" in (root / "free.html").read_text()
+
+
+@pytest.mark.kernel
 def test_an_equivalent_mutant_is_classed_equivalent_not_survived(mutant_runs):
     _, weak_json, _, strong_json, _, _ = mutant_runs
     for run in (weak_json, strong_json):
