@@ -76,7 +76,7 @@ def test_off_by_one_in_range_bounds_and_slices():
     slices = {m.after for m in _by(found, Operator.SLICE_BOUND)}
     assert slices == {"x[2:n - 1]", "x[2 + 1:n]"}
     early = next(m for m in _by(found, Operator.RANGE_BOUND) if "n - 1" in m.after)
-    assert early.description.startswith("a loop that stops one step early")
+    assert early.description.startswith("a loop that runs one step too few (as `range(1, n - 1)` does")
 
 
 def test_constants_learning_rate_and_booleans():
@@ -420,6 +420,36 @@ def test_a_failing_item_that_behaves_like_a_known_mutant_gets_its_description(tm
         assert ("This is what a loop that stops one step early gives." in item.feedback) is hinted
     item = judged(wrong, "fail", Inputs(secret_digest="abc"))
     assert item.like_mutant is None  # other inputs: other observations, no match is meaningful
+
+
+def test_a_loop_one_step_short_is_said_by_its_effect_and_the_store_takes_the_current_words(tmp_path, monkeypatch):
+    """`range(epochs - 1)` and `range(1, epochs)` behave alike where the index is unused: the hint must fit both."""
+    from grader.mutants.campaign import hint_store
+    from grader.mutants.hints import write_store
+    from grader.mutants.models import MutantResult
+    from grader.rubric import Assignment
+
+    found = {m.after: m.description for m in _by(mutations("for epoch in range(epochs):\n    step()\n"), Operator.RANGE_BOUND)}
+    assert set(found) == {"range(epochs - 1)", "range(1, epochs)"}
+    assert all(d.startswith("a loop that runs one step too few (as `") for d in found.values())
+    assert "stops one step early" in found["range(epochs - 1)"] and "skips the first step" in found["range(1, epochs)"]
+    # a store written with an operator's earlier words takes its current ones; a declared mutant's words stay
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    assignment = Assignment.model_validate({"id": "t", "title": "t", "items": [
+        {"id": "a", "title": "a", "points": 1, "kind": "function", "names": ["a"], "reference": "tensor_ops"},
+        {"id": "b", "title": "b", "points": 1, "kind": "function", "names": ["b"], "reference": "tensor_ops"}]})
+    solution = _graded([_item("a", "pass", "A"), _item("b", "pass", "B")])
+    write_store(HintStore(assignment="t", version="1", inputs="public", grader_version="t", items={
+        "a": [KnownMutant(id="m1", description="a loop that skips its first step", digest="A2")],
+        "b": [KnownMutant(id="declared", description="the rubric's words", digest="B2")]}))
+    killed = [MutantResult(**_spec(item).model_dump() | {"id": f"m-{item}", "description": found["range(1, epochs)"]}, fate=Fate.KILLED)
+              for item in ("a", "b")]
+    killed[0].id = "m1"
+    reports = {"m1": _graded([_item("a", "fail", "A2"), _item("b", "pass", "B")]),
+               "m-b": _graded([_item("a", "pass", "A"), _item("b", "fail", "B2")])}
+    store = hint_store(assignment, killed, reports, solution)
+    assert [k.description for k in store.items["a"]] == [found["range(1, epochs)"]]
+    assert [k.description for k in store.items["b"]] == ["the rubric's words"]
 
 
 def test_the_page_shows_each_survivor_as_a_diff_escaped():

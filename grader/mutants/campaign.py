@@ -114,8 +114,9 @@ def hint_store(assignment: Assignment, results: list[MutantResult], reports: dic
         same = next((k for k in known if k.digest == digest), None)
         if same is None:
             known.append(KnownMutant(id=result.id, description=result.description, digest=digest))
-        elif result.declared:
-            same.description, same.id = result.description, result.id  # the rubric's words win over an operator's
+        elif result.declared or same.id == result.id:
+            # the rubric's words win over an operator's; the same mutant takes the operators' current words
+            same.description, same.id = result.description, result.id
     return store
 
 
