@@ -1,7 +1,7 @@
 """`grade validate --mutants [ID…]`: how strong each rubric is, measured by the solution's mutants.
 
-The table on the terminal (killed, survived, equivalent, broken, kill rate
-per item; cascades), `--json PATH` (the `MutationReport`; several assignments
+The table on the terminal (killed, survived, equivalent, broken, free, kill
+rate per item; the rubric's free declarations with their reasons; cascades), `--json PATH` (the `MutationReport`; several assignments
 write one file each, `PATH` with the id before the suffix), `--html PATH`
 (the surviving mutants as diffs). Exit 0 when every item kills at least 90 %
 of its mutants that a test could tell apart and no mutant makes an item fail
@@ -33,17 +33,27 @@ def strong_enough(report) -> bool:
             and not any(not c.expected for c in report.cascades))
 
 
+def _code(text: str) -> str:
+    """A `find` text on one line: its first line, `…` when there are more."""
+    first = text.strip().split("\n")[0]
+    return f"`{first}{' …' if first != text.strip() else ''}`"
+
+
 def print_table(report, console: Console) -> None:
-    table = Table("item", "killed", "survived", "equivalent", "broken", "kill rate", title=f"{report.assignment} (v{report.version})",
-                  header_style="bold")
+    table = Table("item", "killed", "survived", "equivalent", "broken", "free", "kill rate",
+                  title=f"{report.assignment} (v{report.version})", header_style="bold")
     for item, tally in report.items.items():
         rate = "–" if tally.score is None else f"{tally.score:.0%}"
         style = "red" if tally.score is not None and tally.score < GOAL else ""
-        table.add_row(item, str(tally.killed), str(tally.survived), str(tally.equivalent), str(tally.broken),
+        table.add_row(item, str(tally.killed), str(tally.survived), str(tally.equivalent), str(tally.broken), str(tally.free),
                       f"[{style}]{rate}[/]" if style else rate)
     console.print(table)
     for problem in report.problems:
         console.print(f"[red]{escape(problem)}[/]", soft_wrap=True)
+    for free in report.free:
+        only = f" ({', '.join(free.operators)})" if free.operators else ""
+        console.print(escape(f"  free: {free.item}, {len(free.mutants)} mutants in {', '.join(map(_code, free.find))}{only}, "
+                             f"not graded: {free.why}"), soft_wrap=True)
     for mutant in report.survivors():
         console.print(escape(f"  survived: {mutant.item}, cell {mutant.cell} line {mutant.line}: {mutant.description}"), soft_wrap=True)
     for cascade in report.cascades:

@@ -238,6 +238,39 @@ class DeclaredMutant(_Strict):
                              "(the hint reads “This is what DESCRIPTION gives.”)")
 
 
+class FreeCode(_Strict):
+    """`[[validate.free]]`: code of the solution that the sheet leaves to the student, so no mutant of it is a rubric gap.
+
+    Mutation tools let an author exempt code (mutmut's `# pragma: no mutate`,
+    Cosmic Ray's filters, cargo-mutants' `exclude_re`); here the exemption is
+    declared in the rubric, beside the items, with the sheet's reason, instead
+    of being hidden in the solution. A generated mutant of `item` whose change
+    lies inside an occurrence of one of the `find` texts (by one of `operators`,
+    when given) is neither sampled nor graded; `grade validate --mutants`
+    counts it in the item's `free` column and lists the declaration with `why`.
+    """
+
+    item: str
+    find: list[str] = Field(min_length=1, description="text of the solution's code for the item (one string or several) "
+                            "inside which any answer is right")
+    operators: list[str] = Field(default_factory=list, description="only the mutants of these operators are free (names of "
+                                 "`grader.mutants.operators.Operator`: `constant`, `range_bound`, …); empty: every mutant inside `find`")
+    why: str = Field(min_length=1, description="what the sheet says that leaves this code free, for the instructor reading "
+                     "the mutants' report")
+
+    @field_validator("find", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("find")
+    @classmethod
+    def _not_empty(cls, value: list[str]) -> list[str]:
+        if any(not text for text in value):
+            raise ValueError("a `find` text is empty")
+        return value
+
+
 class SelfTest(_Strict):
     """What `grade validate` runs: the solution (full marks) and the known-wrong examples."""
 
@@ -245,6 +278,8 @@ class SelfTest(_Strict):
     wrong: list[WrongExample] = Field(default_factory=list)
     mutants: list[DeclaredMutant] = Field(default_factory=list, description="`grade validate --mutants`: mistakes students make, "
                                           "as edits of the solution, with the hint a submission behaving like one gets")
+    free: list[FreeCode] = Field(default_factory=list, description="`grade validate --mutants`: code the sheet leaves to the "
+                                 "student; its mutants are not graded and do not count against the item")
 
 
 class LatePolicy(BaseModel):
@@ -313,6 +348,9 @@ class Assignment(_Strict):
         for mutant in self.self_test.mutants:
             if mutant.item not in ids:
                 raise ValueError(f"validate.mutants: no item {mutant.item!r}")
+        for free in self.self_test.free:
+            if free.item not in ids:
+                raise ValueError(f"validate.free: no item {free.item!r}")
         return self
 
     @property

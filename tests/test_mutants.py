@@ -76,7 +76,7 @@ def test_off_by_one_in_range_bounds_and_slices():
     slices = {m.after for m in _by(found, Operator.SLICE_BOUND)}
     assert slices == {"x[2:n - 1]", "x[2 + 1:n]"}
     early = next(m for m in _by(found, Operator.RANGE_BOUND) if "n - 1" in m.after)
-    assert early.description.startswith("a loop that stops one step early")
+    assert early.description == "a loop that runs one step too few (like `range(1, n - 1)` instead of `range(1, n)`)"
 
 
 def test_constants_learning_rate_and_booleans():
@@ -140,10 +140,10 @@ def test_regions_and_a_bounded_reproducible_sample(tmp_path):
     assignment = load_rubric(directory / "rubric.toml")
     nb = notebook(SOLUTION, RELU + "\nnaive_relu(np.array([-1.0, 2.0]))\n")
     assert item_regions(nb, assignment) == {"naive_relu": {2: {0}}}  # the example call is not the item's code
-    first, generated = plan(nb, assignment, max_per_item=5, seed=0)
-    again, _ = plan(nb, assignment, max_per_item=5, seed=0)
-    other, _ = plan(nb, assignment, max_per_item=5, seed=1)
-    specs = first["naive_relu"]
+    first = plan(nb, assignment, max_per_item=5, seed=0)
+    again = plan(nb, assignment, max_per_item=5, seed=0).mutants
+    other = plan(nb, assignment, max_per_item=5, seed=1).mutants
+    specs, generated = first.mutants["naive_relu"], first.generated
     assert [s.id for s in specs] == [s.id for s in again["naive_relu"]] and len(specs) == 6  # 5 sampled + 1 declared
     assert specs[0].declared and specs[0].after == "x = np.array(x)" and "np.array" in specs[0].source
     assert len({s.operator for s in specs[1:]}) == 5  # round-robin: five operators, not five constants
@@ -164,6 +164,163 @@ def test_a_declared_mutant_that_does_not_apply_is_a_problem(tmp_path):
     with pytest.raises(PlanError, match="not in the solution's code for naive_relu"):
         plan(notebook(SOLUTION, RELU), assignment, max_per_item=3)
     assert DeclaredMutant(item="a", find="x", replace="y", description="d").item == "a"
+
+
+# --- code the sheet leaves free ---------------------------------------------------------------------
+
+FREE = """
+[[validate.free]]
+item = "naive_relu"
+find = "max(x[i], 0)"
+why = "the sheet lets the student clip however they like"
+"""
+
+
+def _with_free(tmp_path, text: str = FREE):
+    from grader.loader import load_rubric
+
+    directory = make_assignment(tmp_path, strong=True)
+    (directory / "rubric.toml").write_text((directory / "rubric.toml").read_text() + text)
+    return load_rubric(directory / "rubric.toml")
+
+
+def test_the_changed_span_is_what_lies_between_the_common_prefix_and_suffix():
+    from grader.mutants.plan import changed_span
+
+    assert changed_span("for e in range(100):", "for e in range(1, 100):") == (16, 16)  # an insertion: an empty span
+    assert changed_span("y = 13 + a", "y = 12 + a") == (5, 6)
+    assert changed_span("a\nx = f(x)\nb", "a\npass\nb") == (2, 10)  # a statement deleted: all of it
+    assert changed_span("same", "same") == (4, 4)
+
+
+def test_free_code_is_set_aside_before_sampling_counted_and_listed_with_its_reason(tmp_path):
+    from grader.mutants.plan import changed_span, is_free
+
+    nb = notebook(SOLUTION, RELU)
+    assignment = _with_free(tmp_path)
+    everything = plan(nb, load_rubric_plain(tmp_path), max_per_item=100)
+    chosen = plan(nb, assignment, max_per_item=100)
+    (free,) = chosen.free
+    assert free.item == "naive_relu" and free.why.startswith("the sheet lets")
+    changes = {(m.operator, m.after) for m in free.mutants}
+    assert changes == {("constant", "1"), ("constant", "-1"), ("function_swapped", "min(x[i], 0)")}
+    start = RELU.index("max(x[i], 0)")
+    for m in free.mutants:  # each change lies inside the declared text ...
+        lo, hi = changed_span(RELU, next(s for s in everything.mutants["naive_relu"] if s.id == m.id).source)
+        assert start <= lo <= hi <= start + len("max(x[i], 0)")
+    graded = chosen.mutants["naive_relu"]
+    assert not {s.id for s in graded} & {m.id for m in free.mutants}  # ... and none of them is graded
+    assert len(graded) == len(everything.mutants["naive_relu"]) - len(free.mutants)
+    assert chosen.free_count("naive_relu") == len(free.mutants) and chosen.generated == everything.generated  # generated counts them
+    # the sample is drawn from the mutants that matter: with room for two, neither is free, whatever the seed
+    for seed in range(5):
+        small = plan(nb, assignment, max_per_item=2, seed=seed)
+        assert len(small.mutants["naive_relu"]) == 3 and small.free_count("naive_relu") == len(free.mutants)
+        assert not any(s.after in ("1", "-1", "min(x[i], 0)") for s in small.mutants["naive_relu"])
+        assert not any(is_free(s, [(2, start, start + len("max(x[i], 0)"))]) for s in small.mutants["naive_relu"] if not s.declared)
+
+
+def load_rubric_plain(tmp_path):
+    from grader.loader import load_rubric
+
+    return load_rubric(make_assignment(tmp_path / "plain", strong=True) / "rubric.toml")
+
+
+def test_a_free_declaration_limited_to_operators_leaves_the_other_changes_graded(tmp_path):
+    nb = notebook(SOLUTION, RELU)
+    chosen = plan(nb, _with_free(tmp_path, FREE.replace('why =', 'operators = ["constant"]\nwhy =')), max_per_item=100)
+    assert {m.operator for m in chosen.free[0].mutants} == {"constant"}
+    assert any(s.after == "min(x[i], 0)" for s in chosen.mutants["naive_relu"])  # max -> min is a mistake, not a choice
+    # several texts in one declaration: `range(len(x))` adds the loop's bounds (not a loop that never runs)
+    several = FREE.replace('find = "max(x[i], 0)"', 'find = ["max(x[i], 0)", "range(len(x))"]').replace(
+        'why =', 'operators = ["constant", "range_bound"]\nwhy =')
+    chosen = plan(nb, _with_free(tmp_path / "several", several), max_per_item=100)
+    assert {m.after for m in chosen.free[0].mutants if m.operator == "range_bound"} == {"range(len(x) - 1)", "range(1, len(x))"}
+    assert any(s.operator == "zero_iteration_loop" for s in chosen.mutants["naive_relu"])
+
+
+@pytest.mark.parametrize("declaration, message", [
+    (FREE.replace("max(x[i], 0)", "max(x[i], 1)"), r"validate\.free: `max\(x\[i\], 1\)` is not in the solution's code for naive_relu"),
+    (FREE.replace('why =', 'operators = ["constants"]\nwhy ='), r"validate\.free of naive_relu: no operator 'constants' \(the operators are "),
+    (FREE.replace("max(x[i], 0)", "x = x.copy()"), r"validate\.mutants: `x = x\.copy\(\)` of naive_relu is in code validate\.free declares free"),
+])
+def test_a_free_declaration_that_does_not_fit_the_solution_is_one_sentence(tmp_path, declaration, message):
+    from grader.mutants.plan import PlanError
+
+    with pytest.raises(PlanError, match=message) as raised:
+        plan(notebook(SOLUTION, RELU), _with_free(tmp_path, declaration), max_per_item=3)
+    assert "\n" not in str(raised.value)
+    # text of the cell that is not the item's code (an example call) is not in its code either
+    example = FREE.replace("max(x[i], 0)", "np.array([-1.0, 2.0])")
+    with pytest.raises(PlanError, match="is not in the solution's code for naive_relu"):
+        plan(notebook(SOLUTION, RELU + "\nnaive_relu(np.array([-1.0, 2.0]))\n"), _with_free(tmp_path / "example", example), max_per_item=3)
+
+
+def test_the_rubric_refuses_a_free_declaration_of_no_item_and_documents_the_table(tmp_path):
+    from grader.rubric import Assignment, RubricError
+
+    with pytest.raises(RubricError, match="validate.free: no item 'nope'"):
+        _with_free(tmp_path, FREE.replace('item = "naive_relu"', 'item = "nope"'))
+    with pytest.raises(RubricError, match="why"):
+        _with_free(tmp_path / "b", FREE.replace('why = "the sheet lets the student clip however they like"', ""))
+    schema = Assignment.model_json_schema()
+    free = schema["$defs"]["FreeCode"]
+    assert {"item", "find", "operators", "why"} <= set(free["properties"]) and set(free["required"]) == {"item", "find", "why"}
+    assert all(free["properties"][f].get("description") for f in ("find", "operators", "why"))
+    assert "free" in schema["$defs"]["SelfTest"]["properties"]
+
+
+def test_the_kill_rate_ignores_free_mutants_and_the_table_and_page_list_them_with_their_reason():
+    from rich.console import Console
+
+    from grader.cli_mutants import print_table, strong_enough
+    from grader.mutants.models import FreeMutant, FreeResult, ItemTally, MutationReport
+    from grader.mutants.page import render_page
+
+    tally = ItemTally(killed=9, survived=1, equivalent=2, free=40, generated=60)
+    assert tally.score == 0.9
+    freed = FreeResult(item="a", find=["Dense(512, activation='relu')", "[[1, 2],\n [3, 4]]"], operators=["constant"],
+                       why="the sheet lets the student <design> the hidden layer",
+                       mutants=[FreeMutant(id="f1", cell=3, line=2, operator="constant", before="512", after="513",
+                                           description="a number changed (`513` instead of `512`)")])
+    report = MutationReport(assignment="t", version="1", seed=0, max_per_item=2, items={"a": tally}, free=[freed])
+    assert strong_enough(report)
+    again = MutationReport.model_validate_json(report.model_dump_json())
+    assert again.items["a"].free == 40 and again.free[0].mutants[0].after == "513"
+    assert '"free": 40' in report.model_dump_json(indent=1) and ItemTally().free == 0
+    console = Console(record=True, width=200)
+    print_table(report, console)
+    out = console.export_text()
+    assert "free" in out.splitlines()[2] and "│ 40 " in out and "90%" in out
+    assert "free: a, 1 mutants in `Dense(512, activation='relu')`, `[[1, 2], …` (constant), not graded: the sheet lets" in out
+    page = render_page(report)
+    assert "<td>40</td>" in page and "Left free by the rubric" in page and "the sheet lets the student &lt;design&gt;" in page
+    assert "a number changed (`513` instead of `512`)" in page
+
+
+def test_the_shipped_free_declarations_set_aside_what_the_sheets_leave_open_and_nothing_else():
+    from grader.loader import load_assignment
+
+    def free_and_graded(assignment_id, item_id):
+        assignment = load_assignment(assignment_id)
+        nb = nbformat.read(assignment.directory / assignment.self_test.solution, as_version=4)
+        chosen = plan(nb, assignment, max_per_item=1000)
+        free = {(m.operator, m.before, m.after) for r in chosen.free if r.item == item_id for m in r.mutants}
+        return free, {(s.operator, s.before, s.after) for s in chosen.mutants[item_id]}
+
+    free, graded = free_and_graded("lab01-math", "tensor_ranks")
+    assert ("constant", "13", "12") in free and {op for op, *_ in free} == {"constant"}
+    assert {op for op, *_ in graded} == {"statement_deleted"}  # no example at all is still wrong
+    free, graded = free_and_graded("lab01-math", "keras_model")
+    assert ("constant", "512", "513") in free and ("constant", "10", "11") in graded  # the output layer is not free
+    free, graded = free_and_graded("dnn-backprop", "svhn_model")
+    assert ("activation_swapped", "'relu'", "'sigmoid'") in free and ("statement_deleted", "x = self.dense2(x)", "pass") in free
+    assert ("activation_swapped", "'softmax'", "'sigmoid'") in graded and ("statement_deleted", "x = self.flatten(x)", "pass") in graded
+    free, graded = free_and_graded("dnn-backprop", "dnn_tanh_training")
+    assert ("arguments_swapped", "np.random.normal(0.0, 1.0, (2,))", "np.random.normal(1.0, 0.0, (2,))") in free
+    assert ("range_bound", "range(100)", "range(1, 100)") in free
+    assert ("zero_iteration_loop", "range(100)", "[]") in graded  # a loop that never runs trains nothing
+    assert ("constant", "10", "11") in graded  # the data's shape must still fit the network
 
 
 # --- observations and the classification ----------------------------------------------------------
@@ -265,6 +422,36 @@ def test_a_failing_item_that_behaves_like_a_known_mutant_gets_its_description(tm
     assert item.like_mutant is None  # other inputs: other observations, no match is meaningful
 
 
+def test_a_loop_one_step_short_is_said_by_its_effect_and_the_store_takes_the_current_words(tmp_path, monkeypatch):
+    """`range(epochs - 1)` and `range(1, epochs)` behave alike where the index is unused: the hint must fit both."""
+    from grader.mutants.campaign import hint_store
+    from grader.mutants.hints import write_store
+    from grader.mutants.models import MutantResult
+    from grader.rubric import Assignment
+
+    found = {m.after: m.description for m in _by(mutations("for epoch in range(epochs):\n    step()\n"), Operator.RANGE_BOUND)}
+    assert set(found) == {"range(epochs - 1)", "range(1, epochs)"}
+    assert found["range(1, epochs)"] == "a loop that runs one step too few (like `range(1, epochs)` instead of `range(epochs)`)"
+    assert found["range(epochs - 1)"].startswith("a loop that runs one step too few (like `range(epochs - 1)`")  # no claim of which end
+    # a store written with an operator's earlier words takes its current ones; a declared mutant's words stay
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    assignment = Assignment.model_validate({"id": "t", "title": "t", "items": [
+        {"id": "a", "title": "a", "points": 1, "kind": "function", "names": ["a"], "reference": "tensor_ops"},
+        {"id": "b", "title": "b", "points": 1, "kind": "function", "names": ["b"], "reference": "tensor_ops"}]})
+    solution = _graded([_item("a", "pass", "A"), _item("b", "pass", "B")])
+    write_store(HintStore(assignment="t", version="1", inputs="public", grader_version="t", items={
+        "a": [KnownMutant(id="m1", description="a loop that skips its first step", digest="A2")],
+        "b": [KnownMutant(id="declared", description="the rubric's words", digest="B2")]}))
+    killed = [MutantResult(**_spec(item).model_dump() | {"id": f"m-{item}", "description": found["range(1, epochs)"]}, fate=Fate.KILLED)
+              for item in ("a", "b")]
+    killed[0].id = "m1"
+    reports = {"m1": _graded([_item("a", "fail", "A2"), _item("b", "pass", "B")]),
+               "m-b": _graded([_item("a", "pass", "A"), _item("b", "fail", "B2")])}
+    store = hint_store(assignment, killed, reports, solution)
+    assert [k.description for k in store.items["a"]] == [found["range(1, epochs)"]]
+    assert [k.description for k in store.items["b"]] == ["the rubric's words"]
+
+
 def test_the_page_shows_each_survivor_as_a_diff_escaped():
     from grader.mutants.models import ItemTally, MutantResult, MutationReport
     from grader.mutants.page import render_page
@@ -334,6 +521,28 @@ def test_a_weak_rubric_shows_its_survivor_and_the_strengthened_one_kills_it(muta
 
 
 @pytest.mark.kernel
+def test_free_code_is_counted_not_graded_and_declaring_it_regrades_nothing(mutant_runs):
+    _, _, _, strong_json, _, root = mutant_runs
+    rubric = root / "mini-relu" / "rubric.toml"
+    text = rubric.read_text()
+    rubric.write_text(text + FREE.replace("why =", 'operators = ["constant"]\nwhy ='))
+    try:
+        run = _validate(root, root / "free.json", {**os.environ, "GRADER_ASSIGNMENTS_DIR": str(root)})
+    finally:
+        rubric.write_text(text)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    result = json.loads((root / "free.json").read_text())
+    constants = {m["id"] for m in strong_json["mutants"] if m["operator"] == "constant"}  # max(x[i], 1) and max(x[i], -1)
+    assert len(constants) == 2 and result["items"]["naive_relu"]["free"] == 2
+    assert {m["id"] for m in result["free"][0]["mutants"]} == constants and not constants & {m["id"] for m in result["mutants"]}
+    assert len(result["mutants"]) == len(strong_json["mutants"]) - 2
+    # the grading content is the strong rubric's: its reports are current, nothing is graded again
+    assert "mini-relu: 0 notebooks to grade" in run.stderr and "notebooks to grade, 0 already graded" not in run.stderr
+    assert "free: naive_relu, 2 mutants in `max(x[i], 0)` (constant), not graded: the sheet lets" in run.stdout
+    assert "Left free by the rubric" in (root / "free.html").read_text()
+
+
+@pytest.mark.kernel
 def test_an_equivalent_mutant_is_classed_equivalent_not_survived(mutant_runs):
     _, weak_json, _, strong_json, _, _ = mutant_runs
     for run in (weak_json, strong_json):
@@ -370,7 +579,8 @@ def test_every_shipped_assignment_has_mutants_for_its_automatic_items_and_its_de
 
     assignment = load_assignment(assignment_id)
     nb = nbformat.read(assignment.directory / assignment.self_test.solution, as_version=4)
-    planned, generated = plan(nb, assignment, max_per_item=3)
+    chosen = plan(nb, assignment, max_per_item=3)
+    planned, generated = chosen.mutants, chosen.generated
     automatic = {item.id for item in assignment.items if item.kind != "manual"}
     assert set(planned) == automatic
     assert all(generated[i] >= len(planned[i]) > 0 for i in planned)

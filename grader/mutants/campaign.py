@@ -6,7 +6,8 @@ test), then every sampled mutant, each a copy of the solution with one cell
 changed, named by its content, through the batch machinery: parallel,
 resumable (a report stays current while the notebook, rubric version and
 grader are the same), in a folder keyed by the rubric file's content, so a
-rubric that was edited is tested afresh. A mutant's limits are the rubric's,
+rubric that was edited is tested afresh. Mutants inside code the rubric
+declares free are not graded at all: they are counted and listed. A mutant's limits are the rubric's,
 cut to a few times the solution's own run time, so a mutant that loops
 forever costs little.
 """
@@ -21,7 +22,7 @@ import nbformat
 
 from ..batch import Progress, run_batch
 from ..report import Report
-from ..rubric import RUBRIC_FILE, Assignment
+from ..rubric import Assignment
 from .hints import inputs_key, read_store, write_store
 from .models import Cascade, Fate, HintStore, ItemTally, KnownMutant, MutantResult, MutantSpec, MutationReport
 from .plan import PlanError, clean_notebook, mutant_notebook, plan, write_notebook
@@ -31,12 +32,21 @@ SOLUTION_RUNS = ("solution-1", "solution-2")
 JUDGED = ("pass", "fail", "error", "missing")
 
 
+def grading_key(assignment: Assignment) -> str:
+    """A digest of what grading a notebook depends on in the rubric: every field but `[validate]`, included items resolved.
+
+    Declaring free code, a known-wrong example or a mutant changes which notebooks are graded, not how a
+    notebook is graded, so the mutants graded before stay current; an edited check (or an edited rubric
+    that another includes items from) starts afresh.
+    """
+    return hashlib.sha256(assignment.model_dump_json(exclude={"self_test"}).encode()).hexdigest()[:12]
+
+
 def work_dir(assignment: Assignment, out: Path | None = None) -> Path:
-    """Where the mutant notebooks and their reports live: `out`, or the cache, keyed by the rubric's content."""
+    """Where the mutant notebooks and their reports live: `out`, or the cache, keyed by the rubric's grading content."""
     if out is not None:
         return out
-    digest = hashlib.sha256((assignment.directory / RUBRIC_FILE).read_bytes()).hexdigest()[:12]
-    return mutants_root() / "runs" / f"{assignment.id}-{digest}"
+    return mutants_root() / "runs" / f"{assignment.id}-{grading_key(assignment)}"
 
 
 def mutant_limits(assignment: Assignment, solutions: list[Report]) -> dict:
@@ -104,8 +114,9 @@ def hint_store(assignment: Assignment, results: list[MutantResult], reports: dic
         same = next((k for k in known if k.digest == digest), None)
         if same is None:
             known.append(KnownMutant(id=result.id, description=result.description, digest=digest))
-        elif result.declared:
-            same.description, same.id = result.description, result.id  # the rubric's words win over an operator's
+        elif result.declared or same.id == result.id:
+            # the rubric's words win over an operator's; the same mutant takes the operators' current words
+            same.description, same.id = result.description, result.id
     return store
 
 
@@ -120,10 +131,12 @@ def run_mutants(assignment: Assignment, *, max_per_item: int = 8, seed: int = 0,
         return result
     nb = nbformat.read(solution_file, as_version=4)
     try:
-        planned, generated = plan(nb, assignment, max_per_item=max_per_item, seed=seed, only=only)
+        chosen = plan(nb, assignment, max_per_item=max_per_item, seed=seed, only=only)
     except PlanError as exc:
         result.problems.append(str(exc))
         return result
+    planned = chosen.mutants
+    result.free = chosen.free
     base = work_dir(assignment, out)
     clean = clean_notebook(nb)
     runs = [base / "notebooks" / f"{name}.ipynb" for name in SOLUTION_RUNS]
@@ -147,7 +160,7 @@ def run_mutants(assignment: Assignment, *, max_per_item: int = 8, seed: int = 0,
                                 limits=mutant_limits(assignment, solutions), progress=progress) if specs else {}
     reports = {spec.id: reports_by_file[paths[spec.id].name] for spec in specs}
     for item_id in planned:
-        result.items[item_id] = ItemTally(generated=generated[item_id])
+        result.items[item_id] = ItemTally(generated=chosen.generated[item_id], free=chosen.free_count(item_id))
     for spec in specs:
         judged, cascades = classify(spec, reports[spec.id], solution, assignment, result.unstable)
         result.mutants.append(judged)

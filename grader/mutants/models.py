@@ -9,7 +9,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..rubric import DeclaredMutant  # noqa: F401  (a rubric field: the format is the rubric's; re-exported)
+from ..rubric import DeclaredMutant, FreeCode  # noqa: F401  (rubric fields: the format is the rubric's; re-exported)
 
 
 class Fate(str, Enum):
@@ -55,12 +55,36 @@ class MutantResult(MutantSpec):
     changed: list[str] = Field(default_factory=list, description="items whose observations differ from the solution's")
 
 
+class FreeMutant(BaseModel):
+    """A generated mutant inside code the rubric declares free: not graded, listed under its declaration."""
+
+    id: str
+    cell: int
+    line: int
+    operator: str
+    before: str
+    after: str
+    description: str
+
+
+class FreeResult(BaseModel):
+    """One `[[validate.free]]` declaration and the generated mutants it left out of the sample."""
+
+    item: str
+    find: list[str]
+    operators: list[str] = Field(default_factory=list)
+    why: str
+    mutants: list[FreeMutant] = Field(default_factory=list)
+
+
 class ItemTally(BaseModel):
     killed: int = 0
     survived: int = 0
     equivalent: int = 0
     broken: int = 0
-    generated: int = Field(default=0, description="mutants the operators produced for this item before sampling")
+    free: int = Field(default=0, description="generated mutants inside code the rubric declares free ([[validate.free]]): "
+                      "neither sampled nor graded, not in the kill rate")
+    generated: int = Field(default=0, description="mutants the operators produced for this item before sampling (free ones included)")
 
     @property
     def score(self) -> float | None:
@@ -80,6 +104,8 @@ class MutationReport(BaseModel):
     items: dict[str, ItemTally] = Field(default_factory=dict)
     cascades: list[Cascade] = Field(default_factory=list)
     mutants: list[MutantResult] = Field(default_factory=list)
+    free: list[FreeResult] = Field(default_factory=list, description="the rubric's [[validate.free]] declarations, each with "
+                                   "the mutants it left out and the sheet's reason")
     unstable: list[str] = Field(default_factory=list, description="items whose observations differ between two runs of the "
                                 "solution (left out of the equivalence test)")
     problems: list[str] = Field(default_factory=list, description="why the run could not be judged (the solution failed, a declared mutant does not apply)")

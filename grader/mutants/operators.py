@@ -11,8 +11,8 @@ The code is read with Python's `ast`; a mutant is written by replacing the
 source text of the one node it changes with `ast.unparse` of its changed copy,
 so the rest of the cell (comments, layout) stays as the author wrote it and a
 diff shows one change. Each mutant carries a description in words a student
-understands: a hint quotes it ("this is what a loop that stops one step early
-gives").
+understands: a hint quotes it ("this is what a loop that runs one step too
+few (like `range(len(x) - 1)` instead of `range(len(x))`) gives").
 """
 
 from __future__ import annotations
@@ -253,11 +253,16 @@ class _Collector:
             shorter = copy.deepcopy(node)
             shorter.args[-1] = ast.BinOp(copy.deepcopy(stop), ast.Sub(), ast.Constant(1))
             m = self._replaced(Operator.RANGE_BOUND, node, shorter)
-            yield Mutation(m.operator, m.line, m.before, m.after, f"a loop that stops one step early (`{m.after}` instead of `{m.before}`)", m.source)
+            # said by its effect, with this mutant's code as the example: where the loop's index is not used
+            # (`for epoch in range(epochs)`), stopping early and skipping the first step behave the same, and a
+            # hint quoting one of them reaches students who wrote the other
+            yield Mutation(m.operator, m.line, m.before, m.after,
+                           f"a loop that runs one step too few (like `{m.after}` instead of `{m.before}`)", m.source)
             later = copy.deepcopy(node)
             later.args = ([ast.Constant(1)] if len(node.args) == 1 else [ast.BinOp(copy.deepcopy(node.args[0]), ast.Add(), ast.Constant(1))]) + [copy.deepcopy(stop)]
             m = self._replaced(Operator.RANGE_BOUND, node, later)
-            yield Mutation(m.operator, m.line, m.before, m.after, f"a loop that skips its first step (`{m.after}` instead of `{m.before}`)", m.source)
+            yield Mutation(m.operator, m.line, m.before, m.after,
+                           f"a loop that runs one step too few (like `{m.after}` instead of `{m.before}`)", m.source)
         if name in _COPIES and not node.args and not node.keywords and isinstance(func, ast.Attribute):
             m = self._replaced(Operator.COPY_REMOVED, node, copy.deepcopy(func.value))
             yield Mutation(m.operator, m.line, m.before, m.after,

@@ -29,12 +29,20 @@ h3 { margin-bottom: .2em; } .desc { color: #444; margin: .2em 0 .4em; }
 <p>{{ r.mutants|length }} mutants of the solution, at most {{ r.max_per_item }} per item (seed {{ r.seed }}), graded in {{ r.seconds }} s.
 A <b>survivor</b> is a change of the solution that changes what the grader observes and still passes its item: a gap in the rubric.</p>
 {% for problem in r.problems %}<p class="low">{{ problem }}</p>{% endfor %}
-<table><tr><th>item</th><th>killed</th><th>survived</th><th>equivalent</th><th>broken</th><th>kill rate</th></tr>
+<table><tr><th>item</th><th>killed</th><th>survived</th><th>equivalent</th><th>broken</th><th>free</th><th>kill rate</th></tr>
 {% for item, t in r.items.items() %}<tr><td>{{ item }}</td><td>{{ t.killed }}</td><td>{{ t.survived }}</td><td>{{ t.equivalent }}</td>
-<td>{{ t.broken }}</td><td class="{{ 'low' if t.score is not none and t.score < 0.9 else '' }}">{{ '%.0f%%' % (100 * t.score) if t.score is not none else '–' }}</td></tr>
+<td>{{ t.broken }}</td><td>{{ t.free }}</td><td class="{{ 'low' if t.score is not none and t.score < 0.9 else '' }}">{{ '%.0f%%' % (100 * t.score) if t.score is not none else '–' }}</td></tr>
 {% endfor %}</table>
 {% if cascades %}<h2>Cascades: a mutant of one item made another fail</h2><ul>
 {% for c in cascades %}<li><code>{{ c.failed }}</code> ({{ c.status }}) by a mutant of <code>{{ c.item }}</code>{% if c.expected %} — expected: it depends on it{% endif %}</li>{% endfor %}</ul>{% endif %}
+{% if r.free %}<h2>Left free by the rubric</h2>
+<p>Code the sheet leaves to the student (<code>[[validate.free]]</code>): the mutants inside it were neither sampled nor graded, and do not count in the kill rate.</p>
+{% for f in r.free %}<h3><code>{{ f.item }}</code>: {{ f.mutants|length }} mutants{% if f.operators %} ({{ f.operators|join(', ') }}){% endif %}</h3>
+<p class="desc">{{ f.why }}</p>
+{% for text in f.find %}<pre>{{ text }}</pre>{% endfor %}
+{% if f.mutants %}<details><summary>the mutants left out</summary><ul>
+{% for m in f.mutants %}<li>cell {{ m.cell }}, line {{ m.line }}: {{ m.description }}</li>{% endfor %}</ul></details>{% endif %}
+{% endfor %}{% endif %}
 <h2>Survivors</h2>
 {% for item, group in survivors %}<h2 id="{{ item }}"><code>{{ item }}</code></h2>
 {% for m, diff in group %}<h3>cell {{ m.cell }}, line {{ m.line }}: {{ m.operator }}</h3><p class="desc">{{ m.description }}</p>
