@@ -116,7 +116,8 @@ def plan_probes(nb, assignment: Assignment, probes: dict[str, list[Probe]],
         index = next((i for i, (_, p) in enumerate(pending) if not ships(p.request) & targets), 0)
         item_id, probe = pending.pop(index)
         forbidden = frozenset(targets)
-        ordered.append(ProbeCall(probe.key, _job(probe, forbidden, True, None, rebound), timeouts[item_id]))
+        looks_up = () if (rebound or {}).get(probe.key.split("#")[0]) is not None else tuple(probe.request.get("names") or ())
+        ordered.append(ProbeCall(probe.key, _job(probe, forbidden, True, None, rebound), timeouts[item_id], looks_up))
     return ordered, captures
 
 

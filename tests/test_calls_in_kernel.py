@@ -57,6 +57,9 @@ def in_kernel():
     probes = [ProbeCall(f"{name}#{way}", job(name, probe), 30) for name in FUNCTIONS
               for way, probe in (("one cell", call_function.spec), ("a cell each", ProbeSpec(_one_cell_per_call, {}, (), {})))]
     probes.append(ProbeCall("names", lambda executor, held=None: run_probe(ProbeSpec(names, {}, (), {}), Context(executor), ["kept"]), 30))
+    # items looked up by name: those no name finds are told so by one cell for all, before any probe runs
+    for name, looks_up in (("absent", ("nothing_here", "nor_here")), ("also_absent", ("missing",)), ("present", ("missing", "f_right"))):
+        probes.append(ProbeCall(name, job(looks_up[-1], call_function.spec), 30, looks_up))
     return asyncio.run(KernelSession(spec).run(nb, probes))
 
 
@@ -75,3 +78,10 @@ def test_the_cell_of_calls_leaves_the_notebooks_namespace_as_it_was(in_kernel):
     names = repr(in_kernel.responses["names"]["observations"]["names"])
     assert all(f"'{n}'" in names for n in ("kept", "np", *FUNCTIONS))
     assert "grader" not in names, names
+
+
+def test_items_no_name_finds_are_found_absent_in_one_cell_and_the_others_run(in_kernel):
+    assert in_kernel.responses["absent"] == {"found": None} == in_kernel.responses["also_absent"]
+    assert in_kernel.round_trips["absent"] == 0 == in_kernel.round_trips["also_absent"]
+    present = in_kernel.responses["present"]
+    assert present["found"] == "f_right" and present.get("error") is None and in_kernel.round_trips["present"] == 2

@@ -30,9 +30,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async, run_hook
 
-from ..probes.context import Forged, KernelGone, ProbeOutcome, ProbeTimeout
+from ..probes.context import Forged, KernelGone, OperationFailed, ProbeOutcome, ProbeTimeout
 from ..progress import CellStarted, ProbeStarted, first_line
 from ..probes.executor import KernelExecutor, answers_in, install_cell
+from ..probes.protocol import Lookup
 from ..lifetime import kernel_preexec
 from . import processes, sandbox
 from .specs import kernel_specs
@@ -88,6 +89,7 @@ class ProbeCall:
     key: str
     run: Callable[[KernelExecutor], dict]
     timeout: float
+    looks_up: tuple[str, ...] = ()  # the names its object is found by, first to last (none: it finds it otherwise)
 
 
 @dataclass
@@ -518,24 +520,49 @@ class KernelSession:
             return asyncio.run_coroutine_threadsafe(self._roundtrip(code, timeout), loop).result()
         return roundtrip
 
+    async def _absent(self, probes: list[ProbeCall], result: RunResult, loop) -> set[str]:
+        """The probes whose object no name finds, asked of the namespace in one cell for all (a submission without
+        most items would otherwise spend a cell on each); the others look their object up themselves, as they run."""
+        asking = [probe for probe in probes if probe.looks_up]
+        if len(asking) < 2 or result.dead:
+            return set()
+        executor = KernelExecutor(self._bridge(loop), 60, TIMEOUT_ENAME, spill_dir=Path(self.workdir))
+        try:
+            await self._install_agent(result)
+            answers = await loop.run_in_executor(None, executor.send_all, [Lookup(names=list(p.looks_up)) for p in asking])
+        except (ProbeTimeout, KernelGone, Forged, OperationFailed):
+            return set()  # each probe then looks for its own object, and meets the same trouble in its own name
+        finally:
+            if executor.signals:
+                result.signals.setdefault("notebook", []).extend(executor.signals)
+        return {probe.key for probe, answer in zip(asking, answers) if not answer.get("name")}
+
+    async def _install_agent(self, result: RunResult) -> None:
+        if not self._agent_ready:
+            reply, _ = await self._roundtrip(install_cell(), 60)
+            if reply.get("status") == "error":  # the notebook changed Python so that the agent cannot start
+                result.signals.setdefault("notebook", []).append(
+                    f"the grader's agent could not start in the kernel ({reply.get('ename')}: {str(reply.get('evalue'))[:100]})")
+            self._agent_ready = True
+
     async def _run_probes(self, probes: list[ProbeCall], result: RunResult) -> None:
         """Each probe runs in the grader's process (a worker thread); only its operations reach the kernel."""
         start = time.monotonic()
         loop = asyncio.get_running_loop()
+        absent = await self._absent(probes, result, loop)
         for position, probe in enumerate(probes, 1):
             if self.progress is not None:
                 self.progress(ProbeStarted(probe.key.split("#")[0], position, len(probes)))
             if result.dead:
                 result.probe_failures[probe.key] = ProbeFailed(ProbeOutcome.KERNEL_DEAD, "the kernel had died before this item could be checked")
                 continue
+            if probe.key in absent:
+                result.responses[probe.key] = {"found": None}  # what its own lookup would have said
+                result.round_trips[probe.key] = 0
+                continue
             executor = KernelExecutor(self._bridge(loop), probe.timeout, TIMEOUT_ENAME, spill_dir=Path(self.workdir))
             try:
-                if not self._agent_ready:
-                    reply, _ = await self._roundtrip(install_cell(), 60)
-                    if reply.get("status") == "error":  # the notebook changed Python so that the agent cannot start
-                        result.signals.setdefault("notebook", []).append(
-                            f"the grader's agent could not start in the kernel ({reply.get('ename')}: {str(reply.get('evalue'))[:100]})")
-                    self._agent_ready = True
+                await self._install_agent(result)
                 result.responses[probe.key] = await loop.run_in_executor(None, probe.run, executor)
             except ProbeTimeout:
                 result.probe_failures[probe.key] = ProbeFailed(ProbeOutcome.TIMED_OUT, f"checking it took longer than {probe.timeout:.0f} s")
