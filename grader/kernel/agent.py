@@ -313,11 +313,7 @@ class Agent:
 
     def call_raised(self, exc: BaseException) -> None:
         self._pending, self.fn, self.args, self.kwargs = None, None, (), {}
-        try:
-            evalue = str(exc)[:MAX_REPR]
-        except Exception:  # an exception whose text itself raises
-            evalue = "(its message could not be read)"
-        self._answers.append({"raised": {"ename": type(exc).__name__, "evalue": evalue, "student": True}})
+        self._answers.append(_raised_by_call(exc))
 
     def finish_calls(self) -> dict:
         answers, self._calls, self._answers = self._answers, [], []
@@ -332,7 +328,16 @@ class Agent:
             return self.finish(fn(*self.args, **self.kwargs))
         except Exception as exc:
             self._pending = None
-            return {"raised": {"ename": type(exc).__name__, "evalue": str(exc)[:MAX_REPR], "student": True}}
+            return _raised_by_call(exc)
+
+
+def _raised_by_call(exc: BaseException) -> dict:
+    """The answer for a call of code under test that raised."""
+    try:
+        evalue = str(exc)[:MAX_REPR]
+    except Exception:  # an exception whose text itself raises
+        evalue = "(its message could not be read)"
+    return {"raised": {"ename": type(exc).__name__, "evalue": evalue, "student": True}}
 
 
 # --- in a kernel -----------------------------------------------------------------------------------

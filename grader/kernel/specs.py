@@ -4,6 +4,7 @@ and the launch command a grading kernel runs: ipykernel's own, without the debug
 from __future__ import annotations
 
 import os
+from functools import cache
 
 # ipykernel_launcher, less two imports a kernel that runs a notebook top to bottom never uses: the debugger
 # (debugpy and its pydevd, imported by ipykernel when it is installed) and IPython's completion engine (jedi).
@@ -36,12 +37,10 @@ def lean_argv(argv: list[str]) -> list[str]:
     return list(argv)
 
 
-def kernel_specs():
-    """Where jupyter_client finds the `python3` kernel spec: its own default search path, computed without
-    importing IPython (its default asks `IPython.paths` for ~/.ipython: 0.3 s of every grading process's start).
-    The specs it hands out launch with `lean_argv`."""
+@cache
+def _lean_manager():
+    """jupyter_client's spec manager, its specs launched with `lean_argv` (a class made once, jupyter_client imported then)."""
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_core.paths import jupyter_path
 
     class LeanKernelSpecManager(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
@@ -49,5 +48,14 @@ def kernel_specs():
             spec.argv = lean_argv(spec.argv)
             return spec
 
+    return LeanKernelSpecManager
+
+
+def kernel_specs():
+    """Where jupyter_client finds the `python3` kernel spec: its own default search path, computed without
+    importing IPython (its default asks `IPython.paths` for ~/.ipython: 0.3 s of every grading process's start).
+    The specs it hands out launch with `lean_argv`."""
+    from jupyter_core.paths import jupyter_path
+
     ipython_dir = os.path.expanduser(os.environ.get("IPYTHONDIR") or os.path.join("~", ".ipython"))
-    return LeanKernelSpecManager(kernel_dirs=[*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")])
+    return _lean_manager()(kernel_dirs=[*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")])

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from pydantic import ValidationError
 
 from ..kernel import agent
 from . import protocol as p
@@ -369,10 +368,7 @@ class Context:
             answer = self._call(during, fn, args, {}, fetch=True, read_after=after)
         except StudentError as err:
             return raised_marker(during, err.ename, err.evalue), self.values(after)
-        read = answer.get("after")
-        if not isinstance(read, list) or len(read) != len(after):  # the agent could not read them there: ask again
-            return received(answer["value"]), self.values(after)
-        return received(answer["value"]), [received(value) for value in read]
+        return self._returned(answer["value"], answer.get("after"), after)
 
     def attempt_each_then_values(self, fn: Handle, cases: list[tuple[str, list]]) -> list[tuple[object, list]]:
         """`attempt_then_values(during, fn, args, args)` for each case `(during, args)`, in order, all in one round trip
@@ -382,24 +378,21 @@ class Context:
         calls = [p.Call(target=fn.target, args=[wire(a) for a in args], fetch=True, read_after=[h.target for h in args])
                  for _, args in cases]
         with self._under_test(cases[0][0]):
-            answers = self._send(p.Calls(calls=calls)).get("answers")
-        if not isinstance(answers, list) or len(answers) != len(cases):
-            self.executor.signals.append(f"an answer to {len(cases)} calls that does not answer each of them")
-            raise Forged("an answer to several calls did not answer each call")
+            answers = self.executor.send_calls(calls)
         results = []
         for (during, args), answer in zip(cases, answers):
-            try:
-                parsed = p.Answer.model_validate(answer)
-            except ValidationError:
-                self.executor.signals.append("a malformed answer to one of several calls")
-                raise Forged("a malformed answer to one of several calls") from None
-            if parsed.raised is not None:
-                results.append((raised_marker(during, parsed.raised.ename, parsed.raised.evalue), self.values(args)))
-                continue
-            read = (parsed.ok or {}).get("after")
-            after = [received(v) for v in read] if isinstance(read, list) and len(read) == len(args) else self.values(args)
-            results.append((received((parsed.ok or {}).get("value")), after))
+            if answer.raised is not None:
+                results.append((raised_marker(during, answer.raised.ename, answer.raised.evalue), self.values(args)))
+            else:
+                ok = answer.ok or {}
+                results.append(self._returned(ok.get("value"), ok.get("after"), args))
         return results
+
+    def _returned(self, value, read, after: list[Handle]) -> tuple[object, list]:
+        """A call's value and `after` as it left them: as its answer brought them back, else read again."""
+        if not isinstance(read, list) or len(read) != len(after):  # the agent could not read them there: ask again
+            return received(value), self.values(after)
+        return received(value), [received(v) for v in read]
 
     @contextlib.contextmanager
     def substitute(self, **names: Handle):

@@ -52,17 +52,30 @@ class Executor(ABC):
         if len(operations) == 1:
             return [self.send(operations[0])]
         answers = self.send(p.Batch(operations=operations)).get("answers")
+        parsed = self._answers(answers, len(operations), partial=True, what=f"a batch's answer that does not answer each of its "
+                               f"{len(operations)} operations")
+        return [_accept(answer) for answer in parsed]
+
+    def send_calls(self, calls: list) -> list[p.Answer]:
+        """Several calls in one round trip (`Calls`): each one's `Answer`, a raise included (a call that raised does
+        not stop the next); an answer that does not account for every call is refused as forged."""
+        answers = self.send(p.Calls(calls=calls)).get("answers")
+        return self._answers(answers, len(calls), partial=False,
+                             what=f"an answer to {len(calls)} calls that does not answer each of them")
+
+    def _answers(self, answers, count: int, *, partial: bool, what: str) -> list[p.Answer]:
+        """The answers of a `Batch` or `Calls`, one per operation (`partial`: or up to the first that raised); else a
+        tamper signal (`what`) and `Forged`."""
         try:
             parsed = [p.Answer.model_validate(answer) for answer in answers]
         except (ValidationError, TypeError):
             parsed = None
-        complete = parsed is not None and (len(parsed) == len(operations) or
-                                           (0 < len(parsed) < len(operations) and parsed[-1].raised is not None))
+        complete = parsed is not None and (len(parsed) == count or
+                                           (partial and 0 < len(parsed) < count and parsed[-1].raised is not None))
         if not complete:
-            self.signals.append(f"a batch's answer that does not answer each of its {len(operations)} operations")
-            raise Forged("a batch's answer did not answer each operation")
-        return [_accept(answer) for answer in parsed]
-
+            self.signals.append(what)
+            raise Forged("an answer did not answer each operation")
+        return parsed
 
 def _accept(answer: p.Answer) -> dict:
     if answer.raised is not None:
