@@ -105,9 +105,9 @@ def one_step(ctx, model, slots, step: dict, namespace) -> None:
     `step` (the item's `params.step`): `function`, the notebook's step, called as function(network, x, y, loss, rate)
     (the sheet's `gradient_descent`); `loss`, the notebook's loss class (an instance is called as loss(output, y));
     `data`, the names of the notebook's x and y, whose shapes the grader's data takes; `rate`. `slots` are where the
-    network keeps its weights (`weight_slots`). For each weight array, a random unit direction is drawn: `loss_along` is the slope of the loss along it at the weights
-    before the step (central differences of the notebook's own forward pass and loss), `step_along` how far the
-    step moved the weight along it. A right step moves every weight by −rate × (a positive multiple of) the
+    network keeps its weights (`weight_slots`). For each weight array a random unit direction is drawn:
+    `loss_along` is the slope of the loss along it at the weights before the step (central differences of the
+    notebook's own forward pass and loss), `step_along` how far the step moved the weight along it. A right step moves every weight by −rate × (a positive multiple of) the
     gradient, so the two agree for every weight up to one common factor; a gradient wrong in some entries does not.
     """
     function, loss_name = step.get("function", "gradient_descent"), step.get("loss", "MeanSquaredError")
