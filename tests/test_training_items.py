@@ -3,7 +3,7 @@
 - `dnn_tanh_training`: one step of the notebook's own `gradient_descent` on the grader's data must move every
   weight down the gradient of the notebook's own loss (finite differences), not only lower the loss and move
   every weight array: a back-propagation wrong in some entries (a column of `grad_W` skipped) still trains.
-- `svhn_training`: the loop must train the sheet's 10 epochs (counted by the optimizer's steps), and an item
+- `svhn_training`: the loop must train the sheet's 10 epochs, at least (counted by the optimizer's steps), and an item
   judged on what its answer cells did cannot pass when one of them stopped early (a `test_step` that raises
   after the first epoch's training).
 
@@ -130,8 +130,10 @@ def _epochs(steps, batches):
 def test_the_loop_must_train_the_sheets_ten_epochs():
     assert _epochs([1250.0], 125).passed
     assert _epochs([0.0, 1251.0], 125).passed  # a stray test call of the step is no epoch
+    # a test_step that trains takes steps too (10 × 32 test batches): its own item's mistake, not held against this one
+    assert _epochs([1250.0 + 320.0], 125).passed
     nine = _epochs([1125.0], 125)
-    assert not nine.passed and "trained 9 epochs" in nine.message and "the sheet's 10" in nine.message
+    assert not nine.passed and "trained 9 epochs" in nine.message and "fewer than the sheet's 10" in nine.message
     assert not _epochs([1249.0], 125).passed  # a loop that stops inside its last epoch
     assert "no optimizer" in _epochs([], 125).message
     assert "could not be read" in _epochs([1250.0], None).message
