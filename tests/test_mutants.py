@@ -462,8 +462,13 @@ def test_the_shipped_store_serves_an_empty_cache_and_never_a_changed_rubric(tmp_
 SHIPPED_HINTS = sorted(p.parent.name for p in (Path(__file__).resolve().parent.parent / "assignments").glob("*/mutant-hints.json"))
 
 
-def test_the_assignments_ship_hint_stores():
-    assert {"dlwp-ch2", "dnn-backprop", "lab01-math"} <= set(SHIPPED_HINTS)
+def test_every_assignment_ships_its_hint_store_for_the_public_seed():
+    from grader.loader import assignment_ids, load_assignment
+    from grader.mutants import hints
+
+    assert set(SHIPPED_HINTS) == set(assignment_ids())
+    for assignment_id in SHIPPED_HINTS:
+        assert "public" in hints.read_shipped(load_assignment(assignment_id)).stores, assignment_id
 
 
 @pytest.mark.parametrize("assignment_id", SHIPPED_HINTS)
