@@ -36,7 +36,8 @@ def cell_raised(cell: int, how: str, name: str, ename: str, evalue: str) -> str:
     if ename == "AssertionError":
         message = one_line("", evalue).lstrip(": ")
         return f" Cell {cell}, which {how} `{name}`, stopped at one of its own asserts{' (' + message + ')' if message else ''}."
-    return f" Cell {cell}, which {how} `{name}`, raised {one_line(ename, evalue)}" + ("" if evalue.rstrip().endswith((".", "…")) else ".")
+    line = one_line(ename, evalue)
+    return f" Cell {cell}, which {how} `{name}`, raised {line}" + ("" if line.endswith((".", "…")) else ".")
 
 
 def with_causes(feedback: str, spec: Item, causes: list[ItemResult]) -> str:

@@ -345,6 +345,7 @@ def validate_command(
     json_path: Optional[Path] = typer.Option(None, "--json", help="With --mutants: write the per-item counts, cascades and every mutant here."),
     html_path: Optional[Path] = typer.Option(None, "--html", help="With --mutants: a page of the surviving mutants as diffs."),
     items: Optional[list[str]] = typer.Option(None, "--item", help="With --mutants: only these items' code is mutated."),
+    public_seed: bool = typer.Option(False, "--public-seed", help="Draw the grader's inputs from the rubric's public seed (the hints then serve --public-seed grading)."),
 ) -> None:
     """The solution must earn full marks; each known-wrong example must lose exactly the items it lists."""
     from .rubric import RubricError, UnknownAssignment
@@ -354,6 +355,10 @@ def validate_command(
     if not mutants and (json_path or html_path or items):
         _fail("--json, --html and --item go with --mutants")
         raise typer.Exit(2)
+    if public_seed:
+        from .secret import PUBLIC_ENV
+
+        os.environ[PUBLIC_ENV] = "1"  # batch workers inherit it; kernels never see GRADER_* variables
     if mutants:
         from .cli_mutants import mutants_command
 

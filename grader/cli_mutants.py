@@ -61,6 +61,11 @@ def print_table(report, console: Console) -> None:
         console.print(f"  {why}: a mutant of {escape(cascade.item)} makes {escape(cascade.failed)} {escape(cascade.status)}", soft_wrap=True)
     if report.unstable:
         console.print(escape(f"  unstable between two runs of the solution (left out of equivalence): {', '.join(report.unstable)}"))
+    if report.shipped:
+        known = sum(1 for m in report.mutants if m.fate.value == "killed")
+        console.print(escape(f"  hints: the killed mutants' observations ({known} this run) are shipped in {report.shipped}"), soft_wrap=True)
+    for note in report.notes:
+        console.print(escape(f"  {note}"), soft_wrap=True)
     console.print(f"  {len(report.mutants)} mutants in {report.seconds:.0f} s")
 
 

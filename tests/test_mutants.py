@@ -422,6 +422,76 @@ def test_a_failing_item_that_behaves_like_a_known_mutant_gets_its_description(tm
     assert item.like_mutant is None  # other inputs: other observations, no match is meaningful
 
 
+def test_the_shipped_store_serves_an_empty_cache_and_never_a_changed_rubric(tmp_path, monkeypatch):
+    """`assignments/ID/mutant-hints.json`: read when the cache has no store, for the same grading content and inputs only."""
+    from grader.loader import load_rubric
+    from grader.mutants import hints
+    from grader.mutants.models import ShippedHints
+    from grader.secret import Inputs
+
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    folder = make_assignment(tmp_path, strong=True)
+    assignment = load_rubric(folder / "rubric.toml")
+    shipped = HintStore(assignment="mini-relu", version="2", inputs="public", grader_version="t", items={
+        "naive_relu": [KnownMutant(id="m", description="a loop that stops one step early", digest="D")]})
+    path = hints.write_shipped(assignment, shipped)
+    assert path == folder / "mutant-hints.json"
+    written = ShippedHints.model_validate_json(path.read_text())
+    assert written.grading_key == hints.grading_key(assignment) and set(written.stores) == {"public"}
+    # a second set of inputs joins the file; the first stays
+    hints.write_shipped(assignment, shipped.model_copy(update={"inputs": "abc"}))
+    assert set(ShippedHints.model_validate_json(path.read_text()).stores) == {"public", "abc"}
+    # an empty cache: the shipped store, for its own inputs only
+    assert hints.store_for(assignment, Inputs()).items["naive_relu"][0].digest == "D"
+    assert hints.store_for(assignment, Inputs(secret_digest="other")) is None
+    # the cache's store, when there is one, comes first
+    hints.write_store(shipped.model_copy(update={"items": {"naive_relu": [KnownMutant(id="n", description="d", digest="E")]}}))
+    assert hints.store_for(assignment, Inputs()).items["naive_relu"][0].digest == "E"
+    (tmp_path / "cache").rename(tmp_path / "old-cache")
+    # a check edited without a new version: the grading content differs, the shipped store is stale and never used
+    rubric = folder / "rubric.toml"
+    rubric.write_text(rubric.read_text().replace('atol = 1e-6', 'atol = 1e-7'))
+    edited = load_rubric(rubric)
+    assert hints.stale(hints.read_shipped(edited), edited).startswith("it was computed for the rubric's grading content")
+    assert hints.store_for(edited, Inputs()) is None
+    # editing only [validate] (a free declaration, a known-wrong example) keeps it
+    rubric.write_text(rubric.read_text().replace('atol = 1e-7', 'atol = 1e-6') + FREE)
+    assert hints.store_for(load_rubric(rubric), Inputs()) is not None
+
+
+SHIPPED_HINTS = sorted(p.parent.name for p in (Path(__file__).resolve().parent.parent / "assignments").glob("*/mutant-hints.json"))
+
+
+def test_every_assignment_ships_its_hint_store_for_the_public_seed():
+    from grader.loader import assignment_ids, load_assignment
+    from grader.mutants import hints
+
+    assert set(SHIPPED_HINTS) == set(assignment_ids())
+    for assignment_id in SHIPPED_HINTS:
+        assert "public" in hints.read_shipped(load_assignment(assignment_id)).stores, assignment_id
+
+
+@pytest.mark.parametrize("assignment_id", SHIPPED_HINTS)
+def test_a_shipped_hint_store_belongs_to_its_rubric(assignment_id):
+    """Like a lockfile: a rubric whose grading content changed needs its mutants graded again, or its hints are lost."""
+    from grader.loader import load_assignment
+    from grader.mutants import hints
+
+    assignment = load_assignment(assignment_id)
+    shipped = hints.read_shipped(assignment)
+    assert shipped is not None, f"assignments/{assignment_id}/mutant-hints.json is not a ShippedHints file"
+    why = hints.stale(shipped, assignment)
+    assert why is None, (f"assignments/{assignment_id}/mutant-hints.json is stale: {why}. Run `grade validate {assignment_id} "
+                         f"--mutants --max-per-item 4` (and again with --public-seed) and commit the file it writes.")
+    items = {item.id for item in assignment.items if item.kind != "manual"}
+    assert shipped.stores
+    for inputs, store in shipped.stores.items():
+        assert (store.assignment, store.version, store.inputs, store.grading_key) == (assignment_id, assignment.version, inputs, shipped.grading_key)
+        assert set(store.items) <= items and any(store.items.values())
+        for known in store.items.values():
+            assert len({k.digest for k in known}) == len(known) and all(k.description for k in known)
+
+
 def test_a_loop_one_step_short_is_said_by_its_effect_and_the_store_takes_the_current_words(tmp_path, monkeypatch):
     """`range(epochs - 1)` and `range(1, epochs)` behave alike where the index is unused: the hint must fit both."""
     from grader.mutants.campaign import hint_store
@@ -561,6 +631,29 @@ def test_a_hint_comes_from_the_mutant_a_submission_behaves_like_and_only_from_it
     assert like.feedback.endswith(f"This is what {early['description']} gives.")
     assert unlike.status == "fail" and unlike.like_mutant is None and "This is what" not in unlike.feedback
     assert like.observed and unlike.observed and like.observed != unlike.observed
+
+
+@pytest.mark.kernel
+def test_a_fresh_clone_gets_the_hint_from_the_store_the_assignment_ships(mutant_runs, tmp_path):
+    """`--mutants` wrote the killed mutants' observations into the assignment's folder: with an empty cache
+    (a fresh machine, the same instructor's secret) the submission that behaves like one still gets its words."""
+    from grader.mutants.models import ShippedHints
+
+    _, _, _, strong_json, reports, root = mutant_runs
+    shipped = ShippedHints.model_validate_json((root / "mini-relu" / "mutant-hints.json").read_text())
+    assert strong_json["shipped"] == str(root / "mini-relu" / "mutant-hints.json")
+    (store,) = shipped.stores.values()
+    early = next(m for m in strong_json["mutants"] if m["after"] == "range(len(x) - 1)")
+    assert early["id"] in {k.id for k in store.items["naive_relu"]}
+    empty = tmp_path / "empty-cache"
+    env = {**os.environ, "GRADER_ASSIGNMENTS_DIR": str(root), "GRADER_CACHE_DIR": str(empty)}
+    out = tmp_path / "like.json"
+    graded = subprocess.run([sys.executable, "-m", "grader", str(root / "submissions" / "like_a_mutant.ipynb"), "-a", "mini-relu",
+                             "--json", str(out), "--quiet"], capture_output=True, text=True, timeout=300, env=env)
+    assert graded.returncode == 0, graded.stderr[-2000:]
+    like = Report.model_validate_json(out.read_text()).item("naive_relu")
+    assert like.status == "fail" and like.like_mutant == early["description"] == reports["like_a_mutant"].item("naive_relu").like_mutant
+    assert not (empty / "mutants").exists()  # nothing came from a cache: the hint is the shipped store's
 
 
 @pytest.mark.kernel

@@ -114,6 +114,9 @@ def test_feedback_names_the_defect(tf_reports):
         return item(tf_reports[name], item_id)["feedback"]
 
     assert "not from the input" in feedback("tanh_grad_from_input", "tanh")
+    # the network trained with that Tanh takes steps off the loss's gradient: the cause is named first (depends_on)
+    assert feedback("tanh_grad_from_input", "dnn_tanh_training").startswith("Likely cause: `tanh` failed")
+    assert "down the loss's gradient" in feedback("tanh_grad_from_input", "dnn_tanh_training")
     assert "never updated" in feedback("loop_without_update", "dnn_tanh_training")
     assert "did not lower" in feedback("train_step_without_apply", "train_step")
     assert "weights changed" in feedback("test_step_trains", "test_step")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 import nbformat
 
 from ..anchors import Anchor
-from ..causes import cell_raised
+from ..causes import cell_raised, one_line
 from ..compare import Outcome
 from ..data import dataset_paths
 from ..notebook import bound_names
@@ -204,9 +204,16 @@ class ProbeCheck(CheckKind):
 
     def judge(self, item: Item, evidence: Evidence) -> Judgement:
         judgement = self._judge(item, evidence)
+        stopped = answer_stopped(item, evidence)
+        if stopped is not None and judgement.status == "pass":
+            # judged on what its answer cells did: a cell that stopped early did only part of it (a loop that raised after one epoch)
+            check = CheckResult(name="the answer's cells run to their end", passed=False, message=stopped.strip())
+            return replace(judgement, status="fail", score=0.0, feedback=f"{stopped.strip()} {item.hint}".strip(),
+                           checks=(*judgement.checks, check))
         if judgement.status not in ("fail", "error", "missing"):
             return judgement
-        return replace(judgement, feedback=judgement.feedback + cell_error_note(item, evidence, judgement.feedback))
+        note = cell_error_note(item, evidence, judgement.feedback) or (stopped or "")
+        return replace(judgement, feedback=judgement.feedback + note)
 
     def _judge(self, item: Item, evidence: Evidence) -> Judgement:
         anchor = evidence.anchors[0] if evidence.anchors else None
@@ -248,6 +255,30 @@ class ProbeCheck(CheckKind):
 
 def response_probe(item: Item) -> str:
     return getattr(item, "probe", None) or "calls.call_function"
+
+
+def answer_stopped(item: Item, evidence: Evidence) -> str | None:
+    """For an item found by its question: the note that one of its answer cells raised or was cut at its time limit.
+
+    Such an item is judged on the state its answer cells left (the model a training loop trained); a cell that
+    stopped early left only part of it, which may still pass every check.
+    """
+    cells = sorted({i for anchor in evidence.anchors if anchor.found for i in anchor.answers})
+    raised = {e.cell: e for e in evidence.cells.errors}
+    for cell in cells:
+        question = next((a.question for a in evidence.anchors if cell in a.answers), None)
+        text = item.questions[0].text if item.questions else ""
+        answers = f", an answer to “{text[:80]}{'…' if len(text) > 80 else ''}”," if text and question is not None else ""
+        if cell in raised:
+            error = raised[cell]
+            how = ("stopped at one of its own asserts" if error.ename == "AssertionError"
+                   else f"raised {one_line(error.ename, error.evalue).rstrip('.')}")
+            return (f" Cell {cell}{answers} {how} and did not run to its end: "
+                    f"what the item judged is only what the cell did before the error.")
+        if cell in evidence.cells.timed_out:
+            return (f" Cell {cell}{answers} was stopped at the time limit and did not run to its end: "
+                    f"what the item judged is only what the cell did until then.")
+    return None
 
 
 def cell_error_note(item: Item, evidence: Evidence, feedback: str) -> str:

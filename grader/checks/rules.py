@@ -108,6 +108,100 @@ def all_changed(check: CheckSpec, observed: dict, expected: dict, item: Item) ->
 
 
 
+def _shape(shape) -> str:
+    return "×".join(str(int(n)) for n in shape) or "scalar"
+
+
+@rule({Kind.NUMBERS}, needs=("loss_along", "step_loss", "step_rate", "fd_step", "step_shapes", "step_missing"))
+def follows_gradient(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """One step moved every weight down the loss's gradient: along a random direction per weight, the move equals
+    −rate × c × the loss's slope there (by finite differences), with one positive c for all weights.
+
+    c absorbs a loss whose gradient the step scales (the sheet's backward pass differentiates ½·sum, its loss is
+    ½·mean): what differs between weights is a gradient wrong in some entries. Slopes within the finite
+    differences' rounding (deep layers of a small network) are judged to that precision only.
+    """
+    step = {**item.params.get("step", {})} if hasattr(item, "params") else {}
+    function = step.get("function", "gradient_descent")
+    missing = observed.get("step_missing") or []
+    if missing:
+        names = " and ".join(f"`{n}`" for n in missing)
+        return Outcome(False, f"no step could be taken on the grader's data: the notebook has no {names}",
+                       f"{function}(network, x, y, loss, rate)", f"no {names}")
+    along = observed.get(check.observe)
+    if isinstance(along, Raised):
+        return Outcome(False, along.sentence(), "a step", f"{along.ename}", raised=True)
+    slopes, shapes = observed.get("loss_along"), observed.get("step_shapes") or []
+    if not isinstance(along, list) or not isinstance(slopes, list) or len(along) != len(slopes) or not along:
+        return Outcome(False, f"one step of `{function}` changed the number or the shapes of the network's weights",
+                       "the same weights, moved", describe(along))
+    rate, eps, loss = (float(observed[k]) for k in ("step_rate", "fd_step", "step_loss"))
+    implied = -np.asarray(along, dtype=float) / rate  # the gradient's component along each direction that the step implies
+    slope = np.asarray(slopes, dtype=float)
+    if not (np.all(np.isfinite(implied)) and np.all(np.isfinite(slope)) and np.isfinite(loss)):
+        return Outcome(False, f"one step of `{function}` on the grader's data gave weights or a loss that are not finite",
+                       "finite values", "nan or inf")
+    noise = float(check.params.get("noise", 1e-13)) * max(1.0, abs(loss)) / eps  # the slopes' rounding
+    rtol = check.rtol
+    judged = np.abs(slope) > noise
+    if not judged.any():
+        if np.all(np.abs(implied) <= noise * 10):
+            return Outcome(True, "the loss is flat along every weight and the step moved none")
+        return Outcome(False, f"one step of `{function}` moved the weights although the loss is flat along them",
+                       "no move", "moved")
+
+    def agreeing(factor: float) -> np.ndarray:
+        tolerance = rtol * np.maximum(np.abs(implied), np.abs(factor * slope)) + abs(factor) * noise
+        return np.abs(implied - factor * slope) <= tolerance
+
+    # the common factor: the positive one most of the judged weights agree on (a gradient wrong in some entries changes
+    # those weights' ratios; moving up the gradient is never right), on a tie the one of the steeper weights
+    candidates = [float(implied[i] / slope[i]) for i in np.flatnonzero(judged) if implied[i] / slope[i] > 0]
+    if not candidates:
+        return Outcome(False, f"one step of `{function}` moved the weights *up* the loss's gradient: that is gradient ascent",
+                       "w − rate × gradient", "w + rate × gradient")
+    factor = max(candidates, key=lambda c: (int((agreeing(c) & judged).sum()), float(np.abs(slope[agreeing(c) & judged]).sum())))
+    wrong = [i for i in range(len(implied)) if not agreeing(factor)[i]]
+    if wrong:
+        def named(i):
+            return f"weight {i + 1}" + (f" ({_shape(shapes[i])})" if i < len(shapes) else "")
+
+        shown = [named(i)[len("weight "):] for i in wrong[:4]]
+        listed = ("weight " + shown[0] if len(wrong) == 1 else "weights " + ", ".join(shown[:-1]) + " and " + shown[-1]
+                  if len(wrong) <= 4 else "weights " + ", ".join(shown) + f" and {len(wrong) - 4} more")
+        worst = max(wrong, key=lambda i: abs(implied[i] - factor * slope[i]))
+        ratio = implied[worst] / (factor * slope[worst]) if slope[worst] else float("inf")
+        how = (f"{named(worst)} did not move" if abs(ratio) < 1e-6 else f"{named(worst)} moved *up* its gradient" if ratio < 0
+               else f"{named(worst)} moved {ratio:.3g}× as far as its gradient says")
+        others = f", while the other {len(implied) - len(wrong)} moved by −{_rate(factor * rate)} × their gradient" if len(wrong) < len(implied) else ""
+        return Outcome(False, f"one step of `{function}` on the grader's data does not move {listed} of the {len(implied)} "
+                       f"down the loss's gradient ({how}{others}; the gradient measured by finite differences of the "
+                       f"notebook's own loss): the back-propagated gradients are wrong in some entries",
+                       "every weight moved by −rate × its gradient", f"{len(wrong)} of {len(implied)} off")
+    return Outcome(True, f"every weight moved by −{_rate(factor * rate)} × its gradient")
+
+
+@rule({Kind.NUMBERS}, needs=("train_batches",))
+def epochs_trained(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
+    """The loop trained at least the sheet's number of epochs (`params.epochs`): its optimizer took that many passes
+    of steps over the training data. An optimizer step counts whichever function takes it, so more steps than
+    that are not held against this item (a `test_step` that trains is its own item's mistake)."""
+    epochs = int(check.params["epochs"])
+    steps = [s for s in observed.get(check.observe) or [] if isinstance(s, (int, float)) and np.isfinite(s)]
+    batches = observed.get("train_batches")
+    if not steps:
+        return Outcome(False, "no optimizer of the notebook took a step, so no epoch was trained", f"{epochs} epochs", "no step")
+    if not isinstance(batches, (int, float)) or batches <= 0:
+        return Outcome(False, "the number of batches in one pass over the training data could not be read "
+                       "(is `train_ds` a batched tf.data.Dataset?), so the epochs cannot be counted", f"{epochs} epochs", "unknown")
+    taken = int(max(steps))
+    done = taken // int(batches)
+    if done < epochs:
+        return Outcome(False, f"the loop trained {done} epoch{'s' if done != 1 else ''} ({taken} optimizer steps, {int(batches)} "
+                       f"batches per epoch), fewer than the sheet's {epochs}", f"{epochs} epochs", f"{done} epochs")
+    return Outcome(True, f"{done} epochs of {int(batches)} steps")
+
+
 @rule({Kind.NUMBERS})
 def decreasing(check: CheckSpec, observed: dict, expected: dict, item: Item) -> Outcome:
     """The mean loss of each epoch is lower than the epoch before."""

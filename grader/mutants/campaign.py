@@ -5,8 +5,11 @@ two runs of the same notebook are *unstable* and left out of the equivalence
 test), then every sampled mutant, each a copy of the solution with one cell
 changed, named by its content, through the batch machinery: parallel,
 resumable (a report stays current while the notebook, rubric version and
-grader are the same), in a folder keyed by the rubric file's content, so a
-rubric that was edited is tested afresh. Mutants inside code the rubric
+grader are the same), in a folder keyed by the rubric's grading content and
+the inputs, so a rubric that was edited is tested afresh and a run with
+other inputs (`--public-seed`) grades its own. The killed mutants'
+observations go to the cache's hint store and to the store the assignment
+ships (`hints.write_shipped`). Mutants inside code the rubric
 declares free are not graded at all: they are counted and listed. A mutant's limits are the rubric's,
 cut to a few times the solution's own run time, so a mutant that loops
 forever costs little.
@@ -14,7 +17,6 @@ forever costs little.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -23,7 +25,8 @@ import nbformat
 from ..batch import Progress, run_batch
 from ..report import Report
 from ..rubric import Assignment
-from .hints import inputs_key, read_store, write_store
+from ..secret import for_probes
+from .hints import grading_key, inputs_key, known_store, write_shipped, write_store
 from .models import Cascade, Fate, HintStore, ItemTally, KnownMutant, MutantResult, MutantSpec, MutationReport
 from .plan import PlanError, clean_notebook, mutant_notebook, plan, write_notebook
 from .hints import _root as mutants_root
@@ -32,21 +35,12 @@ SOLUTION_RUNS = ("solution-1", "solution-2")
 JUDGED = ("pass", "fail", "error", "missing")
 
 
-def grading_key(assignment: Assignment) -> str:
-    """A digest of what grading a notebook depends on in the rubric: every field but `[validate]`, included items resolved.
-
-    Declaring free code, a known-wrong example or a mutant changes which notebooks are graded, not how a
-    notebook is graded, so the mutants graded before stay current; an edited check (or an edited rubric
-    that another includes items from) starts afresh.
-    """
-    return hashlib.sha256(assignment.model_dump_json(exclude={"self_test"}).encode()).hexdigest()[:12]
-
-
 def work_dir(assignment: Assignment, out: Path | None = None) -> Path:
-    """Where the mutant notebooks and their reports live: `out`, or the cache, keyed by the rubric's grading content."""
+    """Where the mutant notebooks and their reports live: `out`, or the cache, keyed by the rubric's grading content
+    and the inputs (a report is current by notebook, rubric version and grader: graded on other inputs, it is not)."""
     if out is not None:
         return out
-    return mutants_root() / "runs" / f"{assignment.id}-{grading_key(assignment)}"
+    return mutants_root() / "runs" / f"{assignment.id}-{grading_key(assignment)}-{inputs_key(for_probes(assignment)[1])}"
 
 
 def mutant_limits(assignment: Assignment, solutions: list[Report]) -> dict:
@@ -101,8 +95,9 @@ def classify(spec: MutantSpec, report: Report, solution: Report, assignment: Ass
 def hint_store(assignment: Assignment, results: list[MutantResult], reports: dict[str, Report], solution: Report) -> HintStore:
     """The killed mutants' observation digests, merged into what earlier runs of this version found."""
     key = inputs_key(solution.inputs)
-    store = read_store(assignment.id, assignment.version, key) or HintStore(
+    store = known_store(assignment, key) or HintStore(
         assignment=assignment.id, version=assignment.version, inputs=key, grader_version=solution.grader_version)
+    store = store.model_copy(update={"grading_key": grading_key(assignment), "grader_version": solution.grader_version})
     right = {i.id: i.observed for i in solution.items}
     for result in sorted(results, key=lambda r: not r.declared):
         if result.fate is not Fate.KILLED:
@@ -167,6 +162,11 @@ def run_mutants(assignment: Assignment, *, max_per_item: int = 8, seed: int = 0,
         result.cascades += cascades
         tally = result.items[spec.item]
         setattr(tally, judged.fate.value, getattr(tally, judged.fate.value) + 1)
-    write_store(hint_store(assignment, result.mutants, reports, solution))
+    store = hint_store(assignment, result.mutants, reports, solution)
+    write_store(store)
+    try:
+        result.shipped = str(write_shipped(assignment, store))
+    except OSError as exc:  # an installed, read-only assignment folder: the cache's store still serves this machine
+        result.notes.append(f"the hints were not shipped with the assignment ({exc.strerror}: {exc.filename}); the cache's store has them")
     result.seconds = round(time.monotonic() - started, 1)
     return result

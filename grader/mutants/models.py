@@ -109,6 +109,8 @@ class MutationReport(BaseModel):
     unstable: list[str] = Field(default_factory=list, description="items whose observations differ between two runs of the "
                                 "solution (left out of the equivalence test)")
     problems: list[str] = Field(default_factory=list, description="why the run could not be judged (the solution failed, a declared mutant does not apply)")
+    shipped: str | None = Field(default=None, description="the assignment's shipped hint file (mutant-hints.json) the run wrote")
+    notes: list[str] = Field(default_factory=list, description="what the run could not do that does not weaken its verdict")
 
     def survivors(self) -> list[MutantResult]:
         return [m for m in self.mutants if m.fate is Fate.SURVIVED]
@@ -127,4 +129,20 @@ class HintStore(BaseModel):
     version: str
     inputs: str = Field(description="`public`, or the digest of the instructor's secret the inputs were drawn with")
     grader_version: str
+    grading_key: str | None = Field(default=None, description="the rubric's grading content it was computed with "
+                                    "(grader.mutants.hints.grading_key); a store of another is stale and never used")
     items: dict[str, list[KnownMutant]] = Field(default_factory=dict)
+
+
+class ShippedHints(BaseModel):
+    """`assignments/ID/mutant-hints.json`: the hint stores `grade validate --mutants` computed, shipped with the assignment.
+
+    Like a lockfile: used while the rubric's grading content and version are those it was computed with (a fast
+    test fails otherwise), one store per set of inputs, so a fresh clone grading with the same inputs (the same
+    instructor's secret, or the public seed) gives the same hints without running a mutant.
+    """
+
+    assignment: str
+    version: str
+    grading_key: str = Field(description="grader.mutants.hints.grading_key of the rubric the stores were computed with")
+    stores: dict[str, HintStore] = Field(default_factory=dict, description="inputs key (`public`, or the secret's digest) -> its store")

@@ -9,7 +9,7 @@ import ast
 
 import numpy as np
 
-from .context import Kind, OperationFailed, StudentError, probe
+from .context import Kind, OperationFailed, StudentError, probe, raised_marker
 
 
 def _is_model(ctx, value) -> bool:
@@ -48,13 +48,9 @@ def _sample(array):
     return flat[:: max(1, flat.size // 4096)].copy()
 
 
-def weights_of(ctx, value, attrs):
-    """A model's trainable arrays: Keras' trainable_variables, or its parts' array attributes named in `attrs`."""
-    if ctx.describe(value, "trainable_variables")["has"]["trainable_variables"]:
-        try:
-            return [_sample(np.asarray(ctx.value(v))) for v in ctx.items(value.trainable_variables)]
-        except OperationFailed:
-            return []
+def weight_slots(ctx, value, attrs):
+    """Where a numpy model keeps its weights: (part, attribute name, array handle, array) for each of its parts'
+    float array attributes named in `attrs`, parts breadth-first."""
     found = []
     for part, described in _parts(ctx, value):
         if described["type"] in ("list", "tuple", "dict") or described["module"] != "__main__":
@@ -64,8 +60,22 @@ def weights_of(ctx, value, attrs):
             if name in members and ctx.describe(members[name])["type"] == "ndarray":
                 array = ctx.value(members[name])
                 if isinstance(array, np.ndarray) and array.dtype.kind == "f":
-                    found.append(_sample(array))
+                    found.append((part, name, members[name], array))
     return found
+
+
+def _keras(ctx, value) -> bool:
+    return bool(ctx.describe(value, "trainable_variables")["has"]["trainable_variables"])
+
+
+def weights_of(ctx, value, attrs):
+    """A model's trainable arrays: Keras' trainable_variables, or its parts' array attributes named in `attrs`."""
+    if _keras(ctx, value):
+        try:
+            return [_sample(np.asarray(ctx.value(v))) for v in ctx.items(value.trainable_variables)]
+        except OperationFailed:
+            return []
+    return [_sample(array) for _, _, _, array in weight_slots(ctx, value, attrs)]
 
 
 def _statements(source: str) -> list[str]:
@@ -76,7 +86,72 @@ def _statements(source: str) -> list[str]:
     return [ast.unparse(node) for node in ast.parse(code).body]
 
 
-@probe(observes={"models": Kind.NAMES, "before": Kind.ARRAYS, "after": Kind.ARRAYS, "classes": Kind.NAMES}, from_cells=("printed",))
+FD_STEP = 1e-3  # central differences along a unit direction: truncation ~1e-8 of the slope, rounding ~1e-13 of the loss
+
+
+def _loss_at(ctx, model, loss, x, y) -> float:
+    """The notebook's loss of the notebook's network on the grader's data, as loss(network(x), y)."""
+    output = ctx.call("running the network on the grader's x", model, x)
+    value = ctx.attempt("computing the loss of the network's output", loss, output, y)
+    if isinstance(value, dict) and "__raised__" in value:
+        raised = value["__raised__"]
+        raise StudentError(raised["during"], raised["ename"], raised["evalue"])
+    return float(np.asarray(value, dtype=float))
+
+
+def one_step(ctx, model, slots, step: dict, namespace) -> None:
+    """One step of the notebook's own step function on the grader's data, against the loss's slope along each weight.
+
+    `step` (the item's `params.step`): `function`, the notebook's step, called as function(network, x, y, loss, rate)
+    (the sheet's `gradient_descent`); `loss`, the notebook's loss class (an instance is called as loss(output, y));
+    `data`, the names of the notebook's x and y, whose shapes the grader's data takes; `rate`. `slots` are where the
+    network keeps its weights (`weight_slots`). For each weight array a random unit direction is drawn:
+    `loss_along` is the slope of the loss along it at the weights before the step (central differences of the
+    notebook's own forward pass and loss), `step_along` how far the step moved the weight along it. A right step moves every weight by −rate × (a positive multiple of) the
+    gradient, so the two agree for every weight up to one common factor; a gradient wrong in some entries does not.
+    """
+    function, loss_name = step.get("function", "gradient_descent"), step.get("loss", "MeanSquaredError")
+    data = list(step.get("data", ["x", "y"]))
+    known = ctx.ids_of(namespace)
+    missing = [name for name in (function, loss_name, *data) if name not in known]
+    ctx.observed["step_missing"] = missing
+    if missing or not slots:
+        return
+    rng = ctx.rng(salt=7)
+    x, y = (ctx.put(rng.normal(0.0, 1.0, tuple(ctx.shape(namespace[name])))) for name in data)
+    rate = float(step.get("rate", 0.01))
+    fn, loss_class = namespace[function], namespace[loss_name]
+    directions, slopes = [], []
+    ctx.observed.update(step_rate=rate, fd_step=FD_STEP, step_shapes=[list(a.shape) for *_, a in slots])
+    try:
+        loss = ctx.call("building the loss", loss_class)
+        for part, name, original, array in slots:
+            direction = rng.normal(0.0, 1.0, array.shape)
+            direction /= np.linalg.norm(direction) or 1.0
+            losses = []
+            for sign in (1.0, -1.0):
+                ctx.setattr(part, name, array + sign * FD_STEP * direction)
+                losses.append(_loss_at(ctx, model, loss, x, y))
+            ctx.setattr(part, name, original)
+            directions.append(direction)
+            slopes.append((losses[0] - losses[1]) / (2 * FD_STEP))
+        ctx.observed["step_loss"] = _loss_at(ctx, model, loss, x, y)
+        ctx.observed["loss_along"] = slopes
+        during = f"one step of {function}(network, x, y, loss, {rate:g}) on the grader's x and y"
+        ctx.call(during, fn, model, x, y, ctx.call("building the loss", loss_class), rate)
+        after = [np.asarray(a) for a in ctx.values([ctx.attr(part, name) for part, name, *_ in slots])]
+    except StudentError as err:
+        ctx.observed["step_along"] = raised_marker(err.during, err.ename, err.evalue)
+        return
+    if [a.shape for a in after] != [a.shape for *_, a in slots] or any(a.dtype.kind != "f" for a in after):
+        ctx.observed["step_along"] = []  # the weights changed number, shape or kind: the rule says so
+        return
+    ctx.observed["step_along"] = [float(np.vdot(new - old, d)) for (*_, old), new, d in zip(slots, after, directions)]
+
+
+@probe(observes={"models": Kind.NAMES, "before": Kind.ARRAYS, "after": Kind.ARRAYS, "classes": Kind.NAMES,
+                 "step_along": Kind.NUMBERS, "loss_along": Kind.NUMBERS, "step_loss": Kind.NUMBER, "step_rate": Kind.NUMBER,
+                 "fd_step": Kind.NUMBER, "step_shapes": Kind.SHAPES, "step_missing": Kind.NAMES}, from_cells=("printed",))
 def replay_cell(target, ctx):
     """Run the cell that just ran once more, statement by statement, in a copy of the namespace.
 
@@ -85,7 +160,9 @@ def replay_cell(target, ctx):
 
     Each model a statement binds is noted with its weights as bound; at the
     end its weights are read again. The notebook's own names are untouched.
-    The cell's source is the grader's copy, not the kernel's history.
+    The cell's source is the grader's copy, not the kernel's history. With
+    `params.step`, the first model the cell trained then takes one more step
+    of the notebook's own step function on the grader's data (`one_step`).
     """
     attrs = ctx.params.get("weight_attrs", ["W", "b"])
     namespace = ctx.call("", ctx.kernel("builtins", "dict"), ctx.namespace())
@@ -104,11 +181,15 @@ def replay_cell(target, ctx):
                     if weights:
                         tracked.append((name, value, identity, weights))
     finally:
+        slots = [None if _keras(ctx, model) else weight_slots(ctx, model, attrs) for _, model, _, _ in tracked]
         ctx.observed["models"] = [name for name, _, _, _ in tracked]
         ctx.observed["before"] = [w for _, _, _, weights in tracked for w in weights]
-        ctx.observed["after"] = [w for _, model, _, _ in tracked for w in weights_of(ctx, model, attrs)]
+        ctx.observed["after"] = [w for (_, model, _, _), held in zip(tracked, slots)
+                                 for w in (weights_of(ctx, model, attrs) if held is None else [_sample(a) for *_, a in held])]
         ctx.observed["classes"] = sorted({d["type"] for _, model, _, _ in tracked for _, d in _parts(ctx, model)
                                           if d["type"] not in ("list", "tuple", "dict")})
+    if tracked and ctx.params.get("step"):
+        one_step(ctx, tracked[0][1], slots[0], dict(ctx.params["step"]), namespace)
 
 
 def _configs(ctx, *attrs):
@@ -156,10 +237,39 @@ def _test_batches(ctx):
     raise OperationFailed("LookupError", "no test data found in the notebook (looked for " + ", ".join(ctx.params.get("datasets", ["test_ds"])) + ")")
 
 
+def _optimizer_steps(ctx) -> list[float]:
+    """How many steps each Keras optimizer of the namespace has applied (its `iterations`)."""
+    steps = []
+    for _, optimizer in ctx.scan("apply_gradients", "iterations").items():
+        try:
+            steps.append(float(np.asarray(ctx.value(ctx.read("", optimizer.iterations)))))
+        except (StudentError, OperationFailed, TypeError, ValueError):
+            continue
+    return steps
+
+
+def _batches(ctx) -> int | None:
+    """How many batches one pass over the notebook's training data is (`len(train_ds)`), if it says."""
+    for name in ctx.params.get("train_datasets", ["train_ds"]):
+        _, data = ctx.lookup(name)
+        if data is not None:
+            length = ctx.describe(data)["len"]
+            if isinstance(length, int) and length > 0:
+                return length
+    return None
+
+
 @probe(observes={"output_row_sums": Kind.ARRAY, "predicted": Kind.ARRAY, "labels": Kind.ARRAY, "input_max": Kind.NUMBER,
-                 "learning_rates": Kind.NUMBERS, "from_logits": Kind.FLAGS})
+                 "learning_rates": Kind.NUMBERS, "from_logits": Kind.FLAGS, "optimizer_steps": Kind.NUMBERS,
+                 "train_batches": Kind.NUMBER})
 def classify_own_test_data(target, ctx):
-    """The notebook's trained model on the notebook's own test data; what it predicts and what was fed."""
+    """The notebook's trained model on the notebook's own test data; what it predicts and what was fed.
+
+    Also how many steps the notebook's optimizers took and how many batches its training data has per pass,
+    for a rule that counts the epochs the loop trained (`optimizer_steps`, `train_batches`).
+    """
+    ctx.observed["optimizer_steps"] = _optimizer_steps(ctx)
+    ctx.observed["train_batches"] = _batches(ctx)
     predicted, labels, input_max = [], [], 0.0
     largest = ctx.kernel("numpy", "max")
     for images, batch_labels in _test_batches(ctx):
