@@ -4,13 +4,16 @@ Each worker starts the kernel for its next submission while it grades the
 current one (`grader.kernel.pool`), two of them when a kernel takes longer to
 start than a notebook to run. Which worker gets the next submission is the
 process pool's choice (the first one free), so a worker cannot know how many
-more will come its way: counted by turns (submission i to worker i mod N),
-two workers near the end of a batch could each keep kernels waiting for the
-same last submissions. Here the workers count together: a kernel is started
-ahead only while fewer kernels wait, over all of them, than there are
-submissions no worker has begun. One lock and two integers in shared memory,
-made before the workers start (inherited when forked, handed over when
-spawned).
+more will come its way. Counted by turns (submission i to worker i mod N),
+a worker near the end of a batch could keep two kernels waiting for
+submissions that went to the other. Here the workers count together: a
+worker keeps one kernel ready while any submission is left that no worker
+has begun (whichever worker is free first, none waits for a kernel to
+start), and starts a second one only while fewer kernels wait, over all of
+them, than there are such submissions. So at most one kernel per worker is
+started for nothing, at the very end. One lock and two integers in shared
+memory, made before the workers start (inherited when forked, handed over
+when spawned).
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ class AheadBudget:
             self._left.value = max(0, self._left.value - 1)
             return self._left.value
 
-    def may_start(self) -> bool:
-        """May this worker start one more kernel ahead? Yes while fewer wait than submissions are left; it is counted."""
+    def may_start(self, own: int) -> bool:
+        """May a worker with `own` kernels waiting start one more? Its first while any submission is left, another
+        while fewer wait than submissions are left. A yes is counted as a kernel waiting."""
         with self._lock:
-            if self._waiting.value >= self._left.value:
+            if self._left.value == 0 or (own > 0 and self._waiting.value >= self._left.value):
                 return False
             self._waiting.value += 1
             return True

@@ -69,7 +69,7 @@ class KernelPool:
         """
         async def start() -> None:
             waiting = self._waiting.setdefault(spec, [])
-            while len(waiting) < count and self._may_start():
+            while len(waiting) < count and self._may_start(len(waiting)):
                 waiting.append(asyncio.ensure_future(self._start(spec)))
         if not self.closed:
             asyncio.run_coroutine_threadsafe(start(), self._loop).result()
@@ -109,7 +109,7 @@ class KernelPool:
             await session.start()  # this submission's kernel first: two starting at once would slow both
         self._start_s[spec] = session.ready_at - session.started_at
         waiting = self._waiting.setdefault(spec, [])
-        while len(waiting) < min(ahead, self.depth(spec)) and self._may_start():
+        while len(waiting) < min(ahead, self.depth(spec)) and self._may_start(len(waiting)):
             waiting.append(asyncio.ensure_future(self._start(spec)))
         began = time.monotonic()
         session.defer_stop = ahead > 0
@@ -138,8 +138,8 @@ class KernelPool:
         """A batch's worker begins a submission: how many its batch has left after it (None: not counted here)."""
         return None if self.budget is None else self.budget.begin()
 
-    def _may_start(self) -> bool:
-        return self.budget is None or self.budget.may_start()
+    def _may_start(self, own: int) -> bool:
+        return self.budget is None or self.budget.may_start(own)
 
     def _taken(self) -> None:
         if self.budget is not None:
