@@ -61,14 +61,17 @@ def current_report(report_file: Path, submission: Path, assignment: Assignment) 
 
 
 def grade_to_file(submission: str, assignment_id: str, report_file: str, limits: dict, warm: bool = False,
-                  ahead: bool | int = False) -> dict:
+                  ahead: bool | int | None = False) -> dict:
     """Grade one submission and write its report; whatever happens, a report is written.
 
     With `warm`, the kernel comes from this process's pool (perhaps started while
     the previous submission was graded); `ahead` is how many more submissions this
-    worker may get, for which kernels start now.
+    worker may get, for which kernels start now (None: as many as the local batch
+    has left, counted with the other workers, `grader.kernel.ahead`).
     """
     path = Path(submission)
+    if warm and ahead is None:
+        ahead = kernel_pool.shared().begin() or 0
     try:
         report = grade_notebook(path, assignment_id, **limits, pool=kernel_pool.shared() if warm else None, ahead=ahead)
     except Exception as exc:  # the grader's own failure must not stop the batch
@@ -111,8 +114,11 @@ def batch_preload(submissions: list[Path], assignment: Assignment) -> list[str]:
     return [module for module in assignment.preload if module in named]
 
 
-def _with_warmth(jobs: list[tuple], workers: int, warm: bool) -> list[tuple]:
-    """Each job with (warm, ahead): ahead is how many more jobs its worker may get (no kernel starts for none)."""
+def _with_warmth(jobs: list[tuple], workers: int, warm: bool, counted: bool = False) -> list[tuple]:
+    """Each job with (warm, ahead): ahead is how many more jobs its worker may get (no kernel starts for none);
+    `counted`: the workers count what is left together as they begin each job (ahead None)."""
+    if counted:
+        return [(*job, warm, None if warm else 0) for job in jobs]
     return [(*job, warm, (len(jobs) - 1 - i) // workers if warm else 0) for i, job in enumerate(jobs)]
 
 
@@ -125,13 +131,15 @@ def worker_spec(assignment: Assignment, limits: dict) -> KernelSpec:
 
 
 def _local(jobs: list[tuple], workers: int, warm: bool, done: Callable[[tuple, dict], None],
-           spec: KernelSpec | None = None, started: Workers | None = None) -> None:
+           spec: KernelSpec | None = None, started: Workers | None = None, before_jobs: Callable[[], object] = lambda: None) -> None:
     """On a local process pool: `started` (workers the command started before preparing, `grader.workers`), or
-    `workers` new ones. With `warm`, each worker starts a kernel of `spec` as soon as it can."""
+    `workers` new ones. With `warm`, each worker starts a kernel of `spec` as soon as it can: before `before_jobs`
+    (the reference's answers, read or computed) runs here, and the jobs are handed out after it."""
     crew = started or Workers(min(workers, len(jobs)))
-    crew.start_kernels(spec if warm else None)
+    crew.start_kernels(spec if warm else None, len(jobs))
     try:
-        futures = {crew.pool.submit(grade_to_file, *job): job for job in _with_warmth(jobs, crew.count, warm)}
+        before_jobs()
+        futures = {crew.pool.submit(grade_to_file, *job): job for job in _with_warmth(jobs, crew.count, warm, counted=True)}
         for future in as_completed(futures):
             done(futures[future], future.result())
     except BaseException:
@@ -203,12 +211,13 @@ def run_batch(paths: list[Path], assignment: Assignment, out: Path, *, workers: 
         if jobs:
             try:
                 with lifetime.stop_on_signals():
-                    reference_answers(for_probes(assignment)[0]).answers()  # once, before the workers need them
+                    answers = reference_answers(for_probes(assignment)[0]).answers  # once, before the workers need them
                     finished = lambda job, outcome: progress.finished(Path(job[0]).name, outcome)  # noqa: E731
                     if executor == "dask":
+                        answers()
                         _dask(jobs, scheduler, warm, finished)
                     else:
-                        _local(jobs, workers, warm, finished, worker_spec(assignment, job_limits), started)
+                        _local(jobs, workers, warm, finished, worker_spec(assignment, job_limits), started, before_jobs=answers)
             except lifetime.BatchStopped as stopped:
                 stopped.left = [path.name for path in todo if current_report(out / names[path], path, assignment) is None]
                 raise

@@ -20,13 +20,14 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from . import lifetime
+from .kernel.ahead import AheadBudget
 
 
-def _started(parent: int, specs) -> None:
+def _started(parent: int, specs, budget: AheadBudget) -> None:
     """A worker's initializer: the kernel pool's, given the queue its spec comes by (imported here, in the worker)."""
     from .kernel import pool
 
-    pool.worker_started(parent, specs)
+    pool.worker_started(parent, specs, budget)
 
 
 def _ready() -> int:
@@ -41,25 +42,44 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
+def _before_fork() -> None:
+    """What every worker would work out alike, worked out once, here, for the forked workers to inherit: the
+    kernels' isolation (a few `bwrap true` trials) and the paths of the interpreter a kernel needs (asked of a
+    fresh interpreter): about 40 ms of CPU per worker, which the workers would spend beside this process's own
+    preparation of the batch."""
+    from .kernel import sandbox
+
+    sandbox.available()
+    sandbox.environment_paths()
+
+
 class Workers:
-    """`count` worker processes of a process pool, started now; `start_kernels` says how their kernels start."""
+    """`count` worker processes of a process pool, started now; `start_kernels` says how their kernels start.
+
+    `budget` is counted by all of them: kernels start ahead only for submissions left (`grader.kernel.ahead`)."""
 
     def __init__(self, count: int):
         context = _context()
         self.start_method = context.get_start_method()
+        if self.start_method == "fork":
+            _before_fork()
         self.count = max(1, count)
         self._specs = context.SimpleQueue()
+        self.budget = AheadBudget(context)
         self._sent = False
         self._signalled: dict | None = None  # the process tree when the workers were told to stop (`let_go`)
         self.pool = ProcessPoolExecutor(max_workers=self.count, mp_context=context, initializer=_started,
-                                        initargs=(os.getpid(), self._specs))
+                                        initargs=(os.getpid(), self._specs, self.budget))
         # the pool starts a process per task while none is idle: one task each starts them all now
         self._first: list[Future] = [self.pool.submit(_ready) for _ in range(self.count)]
 
-    def start_kernels(self, spec) -> None:
-        """Hand each worker the batch's kernel spec (a `KernelSpec`), or None: it starts no kernel before its first task."""
+    def start_kernels(self, spec, submissions: int = 0) -> None:
+        """Hand each worker the batch's kernel spec (a `KernelSpec`), or None: it starts no kernel before its first task.
+
+        `submissions`: how many the batch will give them, for which kernels may start ahead."""
         if not self._sent:
             self._sent = True
+            self.budget.expect(submissions)
             for _ in range(self.count):
                 self._specs.put(spec)
 

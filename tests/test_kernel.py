@@ -36,7 +36,9 @@ def test_errors_timeouts_escapes_and_offline_mnist():
         "!pip install something\nfrom google.colab import drive\ndrive.mount('/content/drive')",
         "from tensorflow.keras.datasets import mnist\n(a, b), (c, d) = mnist.load_data()\nprint(a.shape, c.shape)",
         "import subprocess\np = subprocess.Popen(['sleep', '300'], start_new_session=True)\nprint(p.pid)",
-        "import sys\nprint(sorted(m for m in ('debugpy', 'jedi') if m in sys.modules))\nimport jedi\nprint(jedi.__name__)",
+        "import sys\nprint(sorted(m for m in ('debugpy', 'jedi', 'prompt_toolkit', 'IPython.terminal.embed') if m in sys.modules))\n"
+        "import jedi, IPython\nfrom IPython.terminal.embed import InteractiveShellEmbed\n"
+        "print(jedi.__name__, InteractiveShellEmbed.__name__, IPython.embed.__name__, 'prompt_toolkit' in sys.modules)",
     ], cell_timeout=15)
     by_index = {r.index: r for r in result.cells}
     assert by_index[0].stdout.split() == ["0.8444218515250481", "0.5488135039273248"]  # seeds fixed
@@ -45,8 +47,10 @@ def test_errors_timeouts_escapes_and_offline_mnist():
     assert "shell command skipped: pip install something" in by_index[3].stdout and by_index[3].status == "ok"
     assert "(60000, 28, 28) (10000, 28, 28)" in by_index[4].stdout
     assert not any("sleep" in p for p in sleeping()), "a process the kernel started outlived the grading"
-    # the kernel started without the debugger and completion engine (grader.kernel.specs), and the notebook may import them
-    assert by_index[6].status == "ok" and by_index[6].stdout.split() == ["[]", "jedi"]
+    # the kernel started without the debugger, the completion engine and IPython's terminal (grader.kernel.specs),
+    # and the notebook may import them
+    assert by_index[6].status == "ok", by_index[6]
+    assert by_index[6].stdout.split() == ["[]", "jedi", "InteractiveShellEmbed", "embed", "True"]
 
 
 def test_seeded_tensorflow_agg_backend_and_every_keras_mnist():

@@ -11,6 +11,7 @@ from conftest import kernel_pids
 
 from grader.data import dataset_paths
 from grader.grade import kernel_env
+from grader.kernel.ahead import AheadBudget
 from grader.kernel.pool import KernelPool
 from grader.kernel.processes import alive
 from grader.kernel.preamble import preamble_source
@@ -74,6 +75,32 @@ def test_a_kernel_started_ahead_runs_one_notebook_from_the_same_state_and_is_sto
             assert not alive(result.kernel_pid)
     finally:
         pool.close()
+    assert kernel_pids() - before == set()
+
+
+def test_two_workers_counting_together_keep_a_kernel_ready_for_each_submission_and_no_more():
+    """Two pools (two workers of one batch) share a budget of three submissions: whichever begins one finds its
+    kernel started; when none is left, nothing more starts, and one kernel at most waits for nothing."""
+    import multiprocessing
+
+    before = kernel_pids()
+    budget = AheadBudget(multiprocessing.get_context("fork"))
+    budget.expect(3)
+    first, second = KernelPool(), KernelPool()
+    first.budget = second.budget = budget
+    try:
+        first.prime(SPEC_NUMPY)
+        second.prime(SPEC_NUMPY)
+        runs = []
+        for pool in (first, second, first):  # the first worker is free first twice: it begins two of the three
+            runs.append(pool.run(SPEC_NUMPY, notebook(NUMPY_DRAWS), [], ahead=pool.begin()))
+        assert [run.kernel_warm for run in runs] == [True, True, True]  # each submission's kernel had been started ahead
+        assert len({run.kernel_pid for run in runs}) == 3
+        assert first.waiting() == []  # nothing left when it began the last: it started none
+        assert len(waiting_kernels(second)) == 1  # the one ready in case the last had come its way
+    finally:
+        first.close()
+        second.close()
     assert kernel_pids() - before == set()
 
 

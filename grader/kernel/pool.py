@@ -24,6 +24,7 @@ from multiprocessing import util
 import nbformat
 
 from .. import lifetime
+from .ahead import AheadBudget
 from .session import KernelSession, KernelSpec, ProbeCall, RunResult
 
 MAX_AHEAD = 2  # kernels a worker keeps starting ahead of use, at most
@@ -40,6 +41,7 @@ class KernelPool:
         self._start_s: dict[KernelSpec, float] = {}  # how long the last kernel of a spec took to get ready
         self._run_s: dict[KernelSpec, float] = {}  # ... and how long its last run took
         self._stopping: set[asyncio.Future] = set()  # used kernels being stopped
+        self.budget: AheadBudget | None = None  # a local batch's, shared with its other workers (`worker_started`)
         self.closed = False
 
     def run(self, spec: KernelSpec, nb: nbformat.NotebookNode, probes: list[ProbeCall],
@@ -67,7 +69,7 @@ class KernelPool:
         """
         async def start() -> None:
             waiting = self._waiting.setdefault(spec, [])
-            while len(waiting) < count:
+            while len(waiting) < count and self._may_start(len(waiting)):
                 waiting.append(asyncio.ensure_future(self._start(spec)))
         if not self.closed:
             asyncio.run_coroutine_threadsafe(start(), self._loop).result()
@@ -107,7 +109,7 @@ class KernelPool:
             await session.start()  # this submission's kernel first: two starting at once would slow both
         self._start_s[spec] = session.ready_at - session.started_at
         waiting = self._waiting.setdefault(spec, [])
-        while len(waiting) < min(ahead, self.depth(spec)):
+        while len(waiting) < min(ahead, self.depth(spec)) and self._may_start(len(waiting)):
             waiting.append(asyncio.ensure_future(self._start(spec)))
         began = time.monotonic()
         session.defer_stop = ahead > 0
@@ -121,14 +123,27 @@ class KernelPool:
         await self._discard(lambda other: other != spec)
         waiting = self._waiting.get(spec, [])
         while waiting:
+            task = waiting.pop(0)
+            self._taken()
             try:
-                session = await waiting.pop(0)
+                session = await task
             except Exception:
                 continue
             if await session.alive():
                 return session
             await session.stop()
         return _PooledSession(spec, self._stopping)
+
+    def begin(self) -> int | None:
+        """A batch's worker begins a submission: how many its batch has left after it (None: not counted here)."""
+        return None if self.budget is None else self.budget.begin()
+
+    def _may_start(self, own: int) -> bool:
+        return self.budget is None or self.budget.may_start(own)
+
+    def _taken(self) -> None:
+        if self.budget is not None:
+            self.budget.taken()
 
     async def _start(self, spec: KernelSpec) -> KernelSession:
         session = _PooledSession(spec, self._stopping)
@@ -143,6 +158,7 @@ class KernelPool:
     async def _discard(self, unwanted) -> None:
         for spec in [s for s in self._waiting if unwanted(s)]:
             for task in self._waiting.pop(spec):
+                self._taken()
                 try:
                     session = await task
                 except Exception:
@@ -183,13 +199,15 @@ def shared() -> KernelPool:
         return _shared
 
 
-def worker_started(parent: int, specs) -> None:
+def worker_started(parent: int, specs, budget: AheadBudget | None = None) -> None:
     """A local batch worker's initializer (`grader.workers`): it stops with the main process
     (`lifetime.worker_started`), tries the sandbox (the kernels' isolation) while the main process prepares the
-    batch, then takes the kernels' spec from the queue `specs` and starts a kernel of it at once (None: none)."""
+    batch, then takes the kernels' spec from the queue `specs` and starts a kernel of it at once (None: none).
+    Its kernels start ahead as the batch's `budget` allows (`grader.kernel.ahead`)."""
     lifetime.worker_started(parent)
     from . import sandbox
 
+    shared().budget = budget
     sandbox.available()
     spec = specs.get()
     if spec is not None:
