@@ -114,11 +114,9 @@ def batch_preload(submissions: list[Path], assignment: Assignment) -> list[str]:
     return [module for module in assignment.preload if module in named]
 
 
-def _with_warmth(jobs: list[tuple], workers: int, warm: bool, counted: bool = False) -> list[tuple]:
-    """Each job with (warm, ahead): ahead is how many more jobs its worker may get (no kernel starts for none);
-    `counted`: the workers count what is left together as they begin each job (ahead None)."""
-    if counted:
-        return [(*job, warm, None if warm else 0) for job in jobs]
+def _with_warmth(jobs: list[tuple], workers: int, warm: bool) -> list[tuple]:
+    """Each job of a Dask batch with (warm, ahead): ahead is how many more jobs its worker may get, counting by turns
+    (no kernel starts for none). A local batch's workers count what is left together instead (ahead None)."""
     return [(*job, warm, (len(jobs) - 1 - i) // workers if warm else 0) for i, job in enumerate(jobs)]
 
 
@@ -139,7 +137,8 @@ def _local(jobs: list[tuple], workers: int, warm: bool, done: Callable[[tuple, d
     crew.start_kernels(spec if warm else None, len(jobs))
     try:
         before_jobs()
-        futures = {crew.pool.submit(grade_to_file, *job): job for job in _with_warmth(jobs, crew.count, warm, counted=True)}
+        # each worker learns how many are left as it begins one (`grader.kernel.ahead`)
+        futures = {crew.pool.submit(grade_to_file, *job, warm, None if warm else 0): job for job in jobs}
         for future in as_completed(futures):
             done(futures[future], future.result())
     except BaseException:

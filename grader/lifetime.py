@@ -127,11 +127,6 @@ def reap_workers(workers: list[int], tree: processes.Tracked, grace: float = GRA
     processes.kill_all(tree)
 
 
-def stop_workers(workers: list[int], grace: float = GRACE_S) -> None:
-    """SIGTERM the worker processes (each kills its kernels and exits), then SIGKILL whatever is left below them."""
-    reap_workers(workers, signal_workers(workers), grace)
-
-
 # --- in each worker process ----------------------------------------------------------------------
 
 _scratch: Path | None = None

@@ -247,14 +247,19 @@ def _undefined(item: Item, saved: nbformat.NotebookNode | None) -> str:
     name = item.names[0]
     also = f" (or {', '.join(f'`{n}`' for n in item.names[1:])})" if len(item.names) > 1 else ""
     if saved is not None:
-        defined = defining_cells(saved)
-        cell = next((defined[n] for n in item.names if n in defined), None)
+        cell = _defining_cell(item, saved)
         if cell is not None:
             first = saved.cells[cell].source.strip().splitlines()[0][:80]
             return (f"No `{name}`{also} is defined in this kernel yet. Cell {cell} of the saved notebook (`{first}`) "
                     f"should define it: run it, then check again.")
         return f"No `{name}`{also} is defined in this kernel yet, and no cell of the saved notebook defines it: the item asks for it ({item.title})."
     return f"No `{name}`{also} is defined in this kernel yet: no cell has defined it yet ({item.title})."
+
+
+def _defining_cell(item: Item, saved: nbformat.NotebookNode) -> int | None:
+    """The saved notebook's cell that defines one of the item's names, the first name first."""
+    defined = defining_cells(saved)
+    return next((defined[n] for n in item.names if n in defined), None)
 
 
 def _saved(notebook: Path | None) -> nbformat.NotebookNode | None:
@@ -294,16 +299,12 @@ def check_item(item: Item, assignment: Assignment, namespace: dict, saved: nbfor
         return SelfCheck(status="missing", score=0.0, feedback=_undefined(item, saved), seconds=time.perf_counter() - started, **base)
     probes = {item.id: KINDS[item.kind].probes(item, assignment, [])}
     expected = ANSWERS.for_item(assignment, item)
-    found_cell = None
     if saved is not None:
-        defined = defining_cells(saved)
-        found_cell = next((defined[n] for n in item.names if n in defined), None)
-    if saved is not None:
-        nb = saved
+        nb, found_cell = saved, _defining_cell(item, saved)
     else:
         import nbformat  # only here: `%check` in a kernel imports little
 
-        nb = nbformat.v4.new_notebook()
+        nb, found_cell = nbformat.v4.new_notebook(), None
     responses = {}
     with _quiet_and_same_randomness():
         for probe in probes[item.id]:

@@ -22,27 +22,27 @@ def collect(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+def _unique(submissions: list[Path], plain, in_folder) -> dict[Path, str]:
+    """A name per submission: `plain(path)`, or `in_folder(path)` for a second of the same plain name."""
+    named, used = {}, set()
+    for path in submissions:
+        name = plain(path)
+        if name in used:
+            name = in_folder(path)
+        used.add(name)
+        named[path] = name
+    return named
+
+
 def submission_keys(submissions: list[Path]) -> dict[Path, str]:
     """How the gradebook and similarity name each submission: its file name, or `folder/file` for a second of the
     same name in another folder (whose report is `folder__stem.json`, `report_names`)."""
-    keys, used = {}, set()
-    for path in submissions:
-        key = path.name if path.name not in used else f"{path.parent.name}/{path.name}"
-        used.add(key)
-        keys[path] = key
-    return keys
+    return _unique(submissions, lambda path: path.name, lambda path: f"{path.parent.name}/{path.name}")
 
 
 def report_names(submissions: list[Path]) -> dict[Path, str]:
     """A report file name per submission, named after it (`lab01.ipynb` → `lab01.json`)."""
-    names, used = {}, set()
-    for path in submissions:
-        name = f"{path.stem}.json"
-        if name in used:
-            name = f"{path.parent.name}__{path.stem}.json"
-        used.add(name)
-        names[path] = name
-    return names
+    return _unique(submissions, lambda path: f"{path.stem}.json", lambda path: f"{path.parent.name}__{path.stem}.json")
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ def _before_fork() -> None:
 class Workers:
     """`count` worker processes of a process pool, started now; `start_kernels` says how their kernels start.
 
-    `budget` is counted by all of them: kernels start ahead only for submissions left (`grader.kernel.ahead`)."""
+    `budget` is counted by all of them: how many kernels each starts ahead of use (`grader.kernel.ahead`)."""
 
     def __init__(self, count: int):
         context = _context()

@@ -91,7 +91,7 @@ def test_a_zombie_is_gone_and_a_stopped_worker_s_tree_goes_with_it():
     proc.wait()
     child, grandchild = _tree()
     try:
-        lifetime.stop_workers([child.pid], grace=0.5)  # SIGTERM, then SIGKILL for the whole tree
+        lifetime.reap_workers([child.pid], lifetime.signal_workers([child.pid]), grace=0.5)  # SIGTERM, then SIGKILL for the whole tree
         assert not processes.alive(child.pid) and not processes.alive(grandchild)
         child.wait(5)
     finally:

@@ -263,12 +263,12 @@ def answer_stopped(item: Item, evidence: Evidence) -> str | None:
     Such an item is judged on the state its answer cells left (the model a training loop trained); a cell that
     stopped early left only part of it, which may still pass every check.
     """
-    cells = sorted({i for anchor in evidence.anchors if anchor.found for i in anchor.answers})
+    text = item.questions[0].text if item.questions else ""
+    quoted = f", an answer to “{text[:80]}{'…' if len(text) > 80 else ''}”," if text else ""
     raised = {e.cell: e for e in evidence.cells.errors}
-    for cell in cells:
+    for cell in sorted({i for anchor in evidence.anchors if anchor.found for i in anchor.answers}):
         question = next((a.question for a in evidence.anchors if cell in a.answers), None)
-        text = item.questions[0].text if item.questions else ""
-        answers = f", an answer to “{text[:80]}{'…' if len(text) > 80 else ''}”," if text and question is not None else ""
+        answers = quoted if question is not None else ""
         if cell in raised:
             error = raised[cell]
             how = ("stopped at one of its own asserts" if error.ename == "AssertionError"

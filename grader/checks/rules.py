@@ -160,19 +160,29 @@ def follows_gradient(check: CheckSpec, observed: dict, expected: dict, item: Ite
     if not candidates:
         return Outcome(False, f"one step of `{function}` moved the weights *up* the loss's gradient: that is gradient ascent",
                        "w − rate × gradient", "w + rate × gradient")
-    factor = max(candidates, key=lambda c: (int((agreeing(c) & judged).sum()), float(np.abs(slope[agreeing(c) & judged]).sum())))
-    wrong = [i for i in range(len(implied)) if not agreeing(factor)[i]]
-    if wrong:
-        def named(i):
-            return f"weight {i + 1}" + (f" ({_shape(shapes[i])})" if i < len(shapes) else "")
+    def support(factor: float) -> tuple[int, float]:
+        agree = agreeing(factor) & judged
+        return int(agree.sum()), float(np.abs(slope[agree]).sum())
 
-        shown = [named(i)[len("weight "):] for i in wrong[:4]]
-        listed = ("weight " + shown[0] if len(wrong) == 1 else "weights " + ", ".join(shown[:-1]) + " and " + shown[-1]
-                  if len(wrong) <= 4 else "weights " + ", ".join(shown) + f" and {len(wrong) - 4} more")
+    factor = max(candidates, key=support)
+    agree = agreeing(factor)
+    wrong = [i for i in range(len(implied)) if not agree[i]]
+    if wrong:
+        def label(i):
+            return f"{i + 1}" + (f" ({_shape(shapes[i])})" if i < len(shapes) else "")
+
+        shown = [label(i) for i in wrong[:4]]
+        if len(wrong) == 1:
+            listed = f"weight {shown[0]}"
+        elif len(wrong) <= 4:
+            listed = "weights " + ", ".join(shown[:-1]) + " and " + shown[-1]
+        else:
+            listed = "weights " + ", ".join(shown) + f" and {len(wrong) - 4} more"
         worst = max(wrong, key=lambda i: abs(implied[i] - factor * slope[i]))
         ratio = implied[worst] / (factor * slope[worst]) if slope[worst] else float("inf")
-        how = (f"{named(worst)} did not move" if abs(ratio) < 1e-6 else f"{named(worst)} moved *up* its gradient" if ratio < 0
-               else f"{named(worst)} moved {ratio:.3g}× as far as its gradient says")
+        named = f"weight {label(worst)}"
+        how = (f"{named} did not move" if abs(ratio) < 1e-6 else f"{named} moved *up* its gradient" if ratio < 0
+               else f"{named} moved {ratio:.3g}× as far as its gradient says")
         others = f", while the other {len(implied) - len(wrong)} moved by −{_rate(factor * rate)} × their gradient" if len(wrong) < len(implied) else ""
         return Outcome(False, f"one step of `{function}` on the grader's data does not move {listed} of the {len(implied)} "
                        f"down the loss's gradient ({how}{others}; the gradient measured by finite differences of the "

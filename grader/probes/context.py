@@ -354,10 +354,15 @@ class Context:
         """Call code under test; if it raises, the probe stops with a StudentError."""
         return self._handle(self._call(during, fn, args, kwargs, fetch=False))
 
+    def call_value(self, during: str, fn: Handle, *args, **kwargs):
+        """Call code under test and return its result's value, in one round trip; if it raises, the probe stops with a
+        StudentError."""
+        return received(self._call(during, fn, args, kwargs, fetch=True)["value"])
+
     def attempt(self, during: str, fn: Handle, *args, **kwargs):
         """Call code under test and return its result's value, or a marker of what it raised."""
         try:
-            return received(self._call(during, fn, args, kwargs, fetch=True)["value"])
+            return self.call_value(during, fn, *args, **kwargs)
         except StudentError as err:
             return raised_marker(during, err.ename, err.evalue)
 

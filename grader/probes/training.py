@@ -68,13 +68,17 @@ def _keras(ctx, value) -> bool:
     return bool(ctx.describe(value, "trainable_variables")["has"]["trainable_variables"])
 
 
+def _keras_weights(ctx, value):
+    try:
+        return [_sample(np.asarray(ctx.value(v))) for v in ctx.items(value.trainable_variables)]
+    except OperationFailed:
+        return []
+
+
 def weights_of(ctx, value, attrs):
     """A model's trainable arrays: Keras' trainable_variables, or its parts' array attributes named in `attrs`."""
     if _keras(ctx, value):
-        try:
-            return [_sample(np.asarray(ctx.value(v))) for v in ctx.items(value.trainable_variables)]
-        except OperationFailed:
-            return []
+        return _keras_weights(ctx, value)
     return [_sample(array) for _, _, _, array in weight_slots(ctx, value, attrs)]
 
 
@@ -92,11 +96,7 @@ FD_STEP = 1e-3  # central differences along a unit direction: truncation ~1e-8 o
 def _loss_at(ctx, model, loss, x, y) -> float:
     """The notebook's loss of the notebook's network on the grader's data, as loss(network(x), y)."""
     output = ctx.call("running the network on the grader's x", model, x)
-    value = ctx.attempt("computing the loss of the network's output", loss, output, y)
-    if isinstance(value, dict) and "__raised__" in value:
-        raised = value["__raised__"]
-        raise StudentError(raised["during"], raised["ename"], raised["evalue"])
-    return float(np.asarray(value, dtype=float))
+    return float(np.asarray(ctx.call_value("computing the loss of the network's output", loss, output, y), dtype=float))
 
 
 def one_step(ctx, model, slots, step: dict, namespace) -> None:
@@ -185,7 +185,7 @@ def replay_cell(target, ctx):
         ctx.observed["models"] = [name for name, _, _, _ in tracked]
         ctx.observed["before"] = [w for _, _, _, weights in tracked for w in weights]
         ctx.observed["after"] = [w for (_, model, _, _), held in zip(tracked, slots)
-                                 for w in (weights_of(ctx, model, attrs) if held is None else [_sample(a) for *_, a in held])]
+                                 for w in (_keras_weights(ctx, model) if held is None else [_sample(a) for *_, a in held])]
         ctx.observed["classes"] = sorted({d["type"] for _, model, _, _ in tracked for _, d in _parts(ctx, model)
                                           if d["type"] not in ("list", "tuple", "dict")})
     if tracked and ctx.params.get("step"):
